@@ -1,0 +1,198 @@
+"""Four workers on PostgreSQL, 10,000 alerts due at once: each sent once; lateness p50/p99.
+
+    .venv/bin/python benchmarks/escalation.py [--alerts 10000] [--workers 4]
+        [--pg postgresql+asyncpg://postgres@127.0.0.1:5432]
+
+Creates a scratch PostgreSQL database, migrates it, loads the demo configuration, queues
+`--alerts` webhook alerts all due at the same instant (a few seconds ahead, so every worker is
+already polling), starts `--workers` processes of `python -m escalation.worker`, and a local
+webhook receiver. Lateness is sent_at - due_at of each alert (the delivery log). Prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# Run as a script, sys.path[0] is benchmarks/ (whose files may shadow the standard library).
+sys.path[0] = str(ROOT)
+
+
+async def _admin(pg: str, sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(pg.replace("+asyncpg", "") + "/postgres")
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, *args], cwd=ROOT)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def _prepare(pg: str, alerts: int, url: str, lead_seconds: float) -> float:
+    from helpline import dbadmin
+    from helpline.assembly import load_demo
+    from helpline.db import dispose_engine, session_scope, utcnow
+    from tests.escalation.support import queue_alerts
+
+    await asyncio.to_thread(dbadmin.upgrade)
+    await load_demo(ROOT / "data" / "demo" / "config.yaml", "bench-pass-1")
+    due = utcnow() + timedelta(seconds=lead_seconds)
+    async with session_scope() as session:
+        await queue_alerts(session, alerts, url, due)
+    await dispose_engine()
+    return due.timestamp()
+
+
+async def _sent() -> int:
+    from sqlalchemy import func, select
+
+    from escalation.models import Delivery
+    from helpline.db import session_scope
+
+    async with session_scope() as session:
+        query = select(func.count()).where(Delivery.state == "sent")
+        return int((await session.execute(query)).scalar_one())
+
+
+async def _lateness() -> tuple[int, list[float], int]:
+    from sqlalchemy import select
+
+    from escalation.models import Delivery
+    from helpline.db import session_scope
+
+    async with session_scope() as session:
+        rows = (
+            await session.execute(
+                select(Delivery.state, Delivery.due_at, Delivery.sent_at, Delivery.attempts)
+            )
+        ).all()
+    sent = [r for r in rows if r.state == "sent"]
+    lateness = [(r.sent_at - r.due_at).total_seconds() for r in sent]
+    retried = sum(1 for r in rows if r.attempts > 1)
+    return len(sent), lateness, retried
+
+
+async def _handle(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, counts: Counter[int]
+) -> None:
+    """A minimal HTTP/1.1 keep-alive receiver: counts X-Helpline-Alert-Id; GET /stats."""
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            headers = dict(
+                (k.strip().lower(), v.strip()) for k, _, v in (x.partition(":") for x in lines[1:])
+            )
+            await reader.readexactly(int(headers.get("content-length", "0")))
+            if lines[0].startswith("GET /stats"):
+                body = json.dumps({str(k): v for k, v in counts.items()}).encode()
+            else:
+                counts[int(headers.get("x-helpline-alert-id", "0"))] += 1
+                body = b'{"errcode":0}'
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        writer.close()
+
+
+async def serve_receiver(port: int) -> None:
+    counts: Counter[int] = Counter()
+    server = await asyncio.start_server(
+        lambda r, w: _handle(r, w, counts), "127.0.0.1", port, backlog=1024
+    )
+    async with server:
+        await server.serve_forever()
+
+
+async def _received(url: str) -> Counter[int]:
+    import httpx
+
+    async with httpx.AsyncClient() as client:
+        answer = await client.get(url.replace("/hook", "/stats"))
+    return Counter({int(k): v for k, v in answer.json().items()})
+
+
+async def main(alerts: int, workers: int, pg: str) -> dict[str, object]:
+    from tests.escalation.support import free_port
+
+    name = f"hl_bench_{uuid.uuid4().hex[:8]}"
+    await _admin(pg, f'CREATE DATABASE "{name}"')
+    tmp = tempfile.mkdtemp()
+    os.environ.update(
+        HELPLINE_VAR_DIR=tmp,
+        HELPLINE_CONFIG_FILE=f"{tmp}/none.toml",
+        HELPLINE_DATABASE_URL=f"{pg}/{name}",
+        HELPLINE_LOG_LEVEL="WARNING",
+    )
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/hook"
+        procs.append(_spawn([__file__, "--receiver", str(port)]))
+        due = await _prepare(pg, alerts, url, lead_seconds=15.0)
+        procs += [_spawn(["-m", "escalation.worker"]) for _ in range(workers)]
+        while True:
+            if await _sent() >= alerts or time.time() > due + 900:
+                break
+            await asyncio.sleep(0.5)
+        finished = time.time()
+        sent, lateness, retried = await _lateness()
+        counts = await _received(url)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=30)
+        from helpline.db import dispose_engine
+
+        await dispose_engine()
+        await _admin(pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return {
+        "alerts": alerts,
+        "workers": workers,
+        "sent": sent,
+        "received_distinct": len(counts),
+        "received_twice_or_more": sum(1 for n in counts.values() if n > 1),
+        "retried": retried,
+        "lateness_p50_s": round(_percentile(lateness, 0.50), 3),
+        "lateness_p99_s": round(_percentile(lateness, 0.99), 3),
+        "lateness_max_s": round(max(lateness), 3),
+        "all_sent_after_s": round(finished - due, 1),
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--alerts", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--pg", default="postgresql+asyncpg://postgres@127.0.0.1:5432")
+    parser.add_argument("--receiver", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.receiver:
+        asyncio.run(serve_receiver(args.receiver))
+    else:
+        print(json.dumps(asyncio.run(main(args.alerts, args.workers, args.pg)), indent=2))

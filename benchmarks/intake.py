@@ -1,0 +1,101 @@
+"""Intake throughput: many reporters at once through the Telegram stand-in and the web form.
+
+    .venv/bin/python benchmarks/intake.py [--telegram 200] [--web 200] [--database-url URL]
+
+Builds a scratch database (SQLite in a temp dir; for PostgreSQL pass the URL of an EMPTY
+database), loads the demo configuration, runs the real bot (python-telegram-bot, polling the
+local Bot API stand-in over HTTP) and the web form (in-process ASGI client) at the same time.
+Each reporter sends two messages. Afterwards it checks that every message is stored, each
+reporter in their own case, nothing mixed; then prints one JSON object (docs/intake.md).
+Also measures the emergency reply time through the stand-in on the loaded system.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# The script's folder holds benchmarks named like standard modules (queue.py): use the root.
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
+sys.path.insert(0, str(ROOT))
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+
+async def main(n_telegram: int, n_web: int, url: str | None) -> dict[str, object]:
+    tmp = tempfile.mkdtemp()
+    os.environ["HELPLINE_VAR_DIR"] = tmp
+    os.environ["HELPLINE_CONFIG_FILE"] = f"{tmp}/none.toml"
+    os.environ["HELPLINE_DATABASE_URL"] = url or f"sqlite+aiosqlite:///{tmp}/bench.db"
+    os.environ.setdefault("HELPLINE_MODEL_DIR", str(ROOT / "var" / "models"))
+    os.environ["HELPLINE_RECEIPT_ATTEMPTS_PER_HOUR"] = "1000000"
+    import logging
+
+    import httpx
+
+    from bot import telegram_service, texts
+    from helpline import assembly, dbadmin
+    from helpline.app import create_app
+    from helpline.db import dispose_engine
+    from tests.bot.load import check, run_load
+    from tests.telegram_standin import TelegramStandin
+
+    logging.disable(logging.WARNING)
+    await asyncio.to_thread(dbadmin.upgrade)
+    await assembly.load_demo(ROOT / "data" / "demo" / "config.yaml", "bench-pass-1")
+    # One benchmark address sends every web report: lift the per-address limits.
+    limits = dict(texts.limits())
+    limits["web_reports"] = limits["web_followups"] = {"limit": 10**9, "window_seconds": 60}
+    texts.limits = lambda: limits  # type: ignore[assignment]
+
+    assembly.wire_hooks()
+    app = create_app()
+    with TelegramStandin() as api:
+        os.environ["HELPLINE_TELEGRAM_TOKEN"] = api.token
+        os.environ["HELPLINE_TELEGRAM_BASE_URL"] = api.base_url
+        from helpline.settings import reset_settings
+
+        reset_settings()
+        stop = asyncio.Event()
+        bot = asyncio.create_task(telegram_service.run_telegram(stop=stop))
+        for _ in range(1500):  # the model loads first: up to 30 s
+            if telegram_service.current_application() is not None:
+                break
+            await asyncio.sleep(0.02)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            result = await run_load(api, client, n_telegram, n_web)
+            await check(n_telegram, n_web)
+            started = time.monotonic()
+            api.push_update(api.text_update(4242, "我今晚就从楼顶跳下去"))
+            (reply,) = await asyncio.to_thread(api.wait_for, "sendMessage", 4242)
+            emergency_ms = (reply.at - started) * 1000
+        stop.set()
+        await bot
+    await dispose_engine()
+    return {
+        "database": "postgresql" if url else "sqlite",
+        "telegram_reporters": n_telegram,
+        "web_reporters": n_web,
+        "messages": result.messages,
+        "seconds": round(result.seconds, 2),
+        "messages_per_second": round(result.per_second, 1),
+        "messages_per_minute": round(result.per_second * 60),
+        "emergency_reply_ms_after_load": round(emergency_ms, 1),
+        "checked": "every message stored, one case per reporter, nothing mixed",
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--telegram", type=int, default=200)
+    parser.add_argument("--web", type=int, default=200)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(main(args.telegram, args.web, args.database_url)), indent=2))

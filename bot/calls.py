@@ -1,0 +1,131 @@
+"""The hotline call log: staff who answer the help phone record a call in the console.
+
+A logged call goes through the same intake as any message (channel "phone"): understanding,
+case, priority, escalation. A callback number, if the caller gave one, is the reporter's
+identity (pseudonymised) and contact (encrypted), so a repeat caller continues their case.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from bot import flow, limits
+from bot.webform import _form
+from helpline import audit
+from helpline.db import session_scope
+from helpline.web import check_csrf, csrf_token, templates_for
+from triage import permissions as perm
+from triage.deps import current_staff
+from triage.intake import MAX_TEXT_CHARS, Intake, IntakeError
+from triage.models import Organisation, OrgKind, StaffUser
+from triage.pages import nav_for
+
+router = APIRouter(prefix="/console/calls")
+templates = templates_for(
+    Path(__file__).parent / "templates", Path(__file__).parent.parent / "triage" / "templates"
+)
+# Who answers the help phone: the hotline staff, and the case workers who cover it.
+CALLER_KINDS = {"student": "学生", "parent": "家长", "other": "其他人", "unknown": "未说明"}
+MAX_CALLBACK_CHARS = 40
+
+
+def _render(request: Request, staff: StaffUser, status: int = 200, **context: Any) -> Response:
+    context.update(staff=staff, csrf=csrf_token(request), nav=nav_for(staff), kinds=CALLER_KINDS)
+    return templates.TemplateResponse(request, "bot/call_new.html", context, status_code=status)
+
+
+async def _orgs_for(staff: StaffUser) -> list[Organisation]:
+    """Schools a call may be filed under: the staff member's own, or their district's."""
+    async with session_scope() as session:
+        if staff.org.kind == OrgKind.school:
+            org = await session.get(Organisation, staff.org_id)
+            return [org] if org is not None else []
+        rows = await session.execute(
+            select(Organisation)
+            .where((Organisation.id == staff.org_id) | (Organisation.parent_id == staff.org_id))
+            .order_by(Organisation.kind, Organisation.name)
+        )
+        return list(rows.scalars())
+
+
+@router.get("/new", include_in_schema=False)
+async def call_form(request: Request, staff: StaffUser = Depends(current_staff)) -> Response:
+    perm.require(perm.can_log_calls(staff))
+    return _render(request, staff, orgs=await _orgs_for(staff), values={}, errors={})
+
+
+def _validate(fields: dict[str, str], org_codes: set[str]) -> tuple[dict[str, str], dict[str, str]]:
+    values = {
+        "kind": fields.get("caller_kind", "unknown"),
+        "text": fields.get("text", "").strip(),
+        "callback": fields.get("callback", "").strip(),
+        "org": fields.get("org", "").strip(),
+    }
+    errors: dict[str, str] = {}
+    if values["kind"] not in CALLER_KINDS:
+        errors["kind"] = "请从列表里选择。"
+    if not values["text"]:
+        errors["text"] = "请记录来电内容。"
+    elif len(values["text"]) > MAX_TEXT_CHARS:
+        errors["text"] = f"内容太长（最多 {MAX_TEXT_CHARS} 字）。"
+    if len(values["callback"]) > MAX_CALLBACK_CHARS:
+        errors["callback"] = f"回拨号码太长（最多 {MAX_CALLBACK_CHARS} 个字符）。"
+    if values["org"] not in org_codes:
+        errors["org"] = "请选择单位。"
+    return values, errors
+
+
+@router.post("/new", include_in_schema=False)
+async def call_submit(request: Request, staff: StaffUser = Depends(current_staff)) -> Response:
+    perm.require(perm.can_log_calls(staff))
+    fields = await _form(request)
+    check_csrf(request, fields.get("csrf_token"))
+    orgs = await _orgs_for(staff)
+    values, errors = _validate(fields, {o.code for o in orgs})
+    allowed = await limits.allow_rule("phone_calls", "phone-call", str(staff.id))
+    answer = None
+    async with flow.intake_slot(), session_scope() as session:
+        if allowed and not errors:
+            try:
+                answer = await flow.take(session, _intake(values), ask=False)
+            except IntakeError:
+                await session.rollback()  # nothing half-written
+                errors["text"] = "请记录来电内容。"
+            else:
+                await audit.record(
+                    session, f"staff:{staff.id}", "call.logged", "case", answer.case.id
+                )
+    if not allowed:
+        errors["form"] = "登记太频繁，请稍后再试。"
+    if answer is None:
+        return _render(request, staff, 400, orgs=orgs, values=values, errors=errors)
+    return _render(
+        request,
+        staff,
+        orgs=orgs,
+        values={},
+        errors={},
+        logged=answer.case,
+        blocks=answer.blocks,
+        labels=answer.received.analysis.labels,
+        urgency=answer.received.analysis.urgency,
+    )
+
+
+def _intake(values: dict[str, str]) -> Intake:
+    callback = values["callback"]
+    return Intake(
+        channel="phone",
+        # A repeat caller (same callback number) continues their case; otherwise a new one.
+        reporter_ref=f"call:{callback}" if callback else f"call:{uuid.uuid4()}",
+        text=values["text"],
+        reporter_kind=values["kind"],
+        contact=callback or None,
+        org_code=values["org"],
+    )

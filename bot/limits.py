@@ -1,0 +1,22 @@
+"""Rate limits for the intake channels, each counted in its own short transaction.
+
+The count commits even when the request then fails or is refused.
+"""
+
+from __future__ import annotations
+
+from bot import texts
+from helpline import ratelimit
+from helpline.db import session_scope
+
+
+async def allow(scope: str, key: str, limit: int, window_seconds: int) -> bool:
+    """Count one attempt; False when the limit for this window is used up."""
+    async with session_scope() as session:
+        return await ratelimit.hit(session, scope, key, limit, window_seconds)
+
+
+async def allow_rule(rule_name: str, scope: str, key: str) -> bool:
+    """`allow` with the limit and window of a rule in data/bot/limits.yaml."""
+    rule = texts.limits()[rule_name]
+    return await allow(scope, key, int(rule["limit"]), int(rule["window_seconds"]))

@@ -1,0 +1,125 @@
+"""What a reporter is told: texts, hotline numbers per region and limits, all from data/bot/."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from helpline.settings import get_settings
+
+# Report elements asked for, in this order, one at a time (keys of nlu's Analysis.elements).
+ASKED_ELEMENTS: tuple[str, ...] = ("time", "place", "people")
+HARM_LABELS = frozenset({"bullying", "sexual_abuse", "abuse", "neglect", "crisis", "danger"})
+
+
+@dataclass(frozen=True)
+class Hotline:
+    name: str
+    number: str
+    hours: str
+
+    def line(self) -> str:
+        return f"{self.name}：{self.number}（{self.hours}）"
+
+
+def _data_dir() -> Path:
+    return get_settings().data_dir / "bot"
+
+
+@lru_cache
+def _load(name: str) -> dict[str, Any]:
+    with (_data_dir() / name).open(encoding="utf-8") as handle:
+        loaded = yaml.safe_load(handle)
+    if not isinstance(loaded, dict):
+        raise ValueError(f"data/bot/{name} must be a mapping")
+    return loaded
+
+
+def reload() -> None:
+    """Forget loaded files (tests and administrators changing data/bot/)."""
+    _load.cache_clear()
+
+
+def text(key: str, **values: Any) -> str:
+    """One text by dotted key, e.g. text("questions.time"), with its {fields} filled in."""
+    node: Any = _load("texts.yaml")
+    for part in key.split("."):
+        node = node[part]
+    return str(node).format(**values) if values else str(node)
+
+
+def section(key: str) -> Any:
+    """A whole part of texts.yaml (e.g. "web") as loaded."""
+    return _load("texts.yaml")[key]
+
+
+def mapping(key: str) -> dict[str, str]:
+    """A table of texts, e.g. mapping("status_words")."""
+    return {str(k): str(v) for k, v in _load("texts.yaml")[key].items()}
+
+
+def limits() -> dict[str, Any]:
+    return _load("limits.yaml")
+
+
+def hotlines(region: str | None, kind: str) -> list[Hotline]:
+    """The numbers of `kind` (emergency, crisis, fraud, child_protection) for a region."""
+    table = _load("hotlines.yaml")
+    regional = table.get(region or "default") or {}
+    entries = regional.get(kind) or table["default"].get(kind) or []
+    return [Hotline(str(e["name"]), str(e["number"]), str(e["hours"])) for e in entries]
+
+
+@dataclass(frozen=True)
+class SafetyBlock:
+    """One part of the safety answer: a heading sentence and the numbers that go with it."""
+
+    kind: str  # emergency | crisis | fraud | sexual_abuse | child_protection | mandatory | note
+    text: str
+    lines: tuple[Hotline, ...] = ()
+
+    def render(self) -> str:
+        return "\n".join([self.text, *(f"· {h.line()}" for h in self.lines)])
+
+
+def safety_blocks(
+    labels: list[str], urgency: str, mandatory: bool, region: str | None
+) -> list[SafetyBlock]:
+    """The safety information fitting a case, most urgent first."""
+    blocks: list[SafetyBlock] = []
+    if urgency == "emergency":
+        numbers = hotlines(region, "emergency") + hotlines(region, "crisis")
+        blocks.append(SafetyBlock("emergency", text("emergency_first")))
+        blocks.append(SafetyBlock("emergency", text("emergency_lines"), tuple(numbers)))
+        blocks.append(SafetyBlock("note", text("emergency_alerted")))
+    elif "crisis" in labels:
+        blocks.append(SafetyBlock("crisis", text("crisis"), tuple(hotlines(region, "crisis"))))
+    if "sexual_abuse" in labels:
+        blocks.append(SafetyBlock("sexual_abuse", text("sexual_abuse")))
+    if "fraud" in labels:
+        blocks.append(SafetyBlock("fraud", text("fraud")))
+    if urgency != "emergency" and HARM_LABELS & set(labels) - {"crisis"}:
+        numbers = tuple(hotlines(region, "child_protection"))
+        blocks.append(SafetyBlock("child_protection", text("child_protection"), numbers))
+    if mandatory:
+        blocks.append(SafetyBlock("mandatory", text("mandatory")))
+    return blocks
+
+
+def acknowledgement(labels: list[str], follow_up: bool) -> str:
+    if follow_up:
+        return text("received.more")
+    harmful = HARM_LABELS | {"fraud"}
+    return text("received.harm") if harmful & set(labels) else text("received.general")
+
+
+def missing_element(elements: dict[str, list[str]], asked: list[str]) -> str | None:
+    """The next report element to ask about gently: not known yet and never asked before."""
+    for key in ASKED_ELEMENTS:
+        if not elements.get(key) and key not in asked:
+            return key
+    return None

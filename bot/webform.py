@@ -1,0 +1,280 @@
+"""The web form: `/`, `/report`, `/follow-up`. Server-rendered, works without JavaScript.
+
+Every POST carries the CSRF token; every POST is rate-limited per address; sizes are checked
+with clear messages; what was typed is only ever shown back through Jinja's autoescaping.
+The message is committed BEFORE the receipt page is rendered, so a shown code is a kept case.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import flow, limits, texts
+from helpline.crypto import format_receipt_code, get_keyring
+from helpline.db import session_scope
+from helpline.settings import get_settings
+from helpline.web import check_csrf, client_address, csrf_token, templates_for
+from triage import followup
+from triage.intake import MAX_TEXT_CHARS, Intake, IntakeError
+from triage.models import Case, Organisation, OrgKind
+
+router = APIRouter()
+templates = templates_for(Path(__file__).parent / "templates")
+KINDS = ("student", "parent", "other")
+
+
+def _words() -> dict[str, Any]:
+    return dict(texts.section("web"))
+
+
+def _render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+    context.setdefault("csrf", csrf_token(request))
+    context.setdefault("w", _words())
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """The posted fields, after the size check (a huge body never reaches the parser)."""
+    max_bytes = int(texts.limits()["max_body_bytes"])
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        detail = _words()["too_large"].format(limit_kb=max_bytes // 1024)
+        raise HTTPException(status_code=413, detail=detail)
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+async def _schools(session: AsyncSession) -> list[Organisation]:
+    rows = await session.execute(
+        select(Organisation).where(Organisation.kind == OrgKind.school).order_by(Organisation.name)
+    )
+    return list(rows.scalars())
+
+
+# -- pages ------------------------------------------------------------------------------------
+@router.get("/", include_in_schema=False)
+async def home(request: Request) -> Response:
+    return _render(request, "bot/home.html", privacy=texts.text("privacy"))
+
+
+@router.get("/report", include_in_schema=False)
+async def report_form(request: Request) -> Response:
+    async with session_scope() as session:
+        schools = await _schools(session)
+    return _render(
+        request, "bot/report.html", schools=schools, values={}, errors={}, privacy=_privacy()
+    )
+
+
+def _privacy() -> str:
+    return texts.text("privacy")
+
+
+@dataclass
+class Report:
+    kind: str = "unknown"
+    what: str = ""
+    when: str = ""
+    where: str = ""
+    who: str = ""
+    school: str = ""
+    contact: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def text(self) -> str:
+        """The message as understood: the optional answers are added as labelled lines."""
+        w = _words()
+        lines = [self.what]
+        for prefix, value in (("when", self.when), ("where", self.where), ("who", self.who)):
+            if value:
+                lines.append(f"{w['prefix_' + prefix]}：{value}")
+        return "\n".join(lines)
+
+
+def _validate(fields: dict[str, str], school_codes: set[str]) -> Report:
+    errors = _words()["errors"]
+    limit = int(texts.limits()["max_field_chars"])
+    report = Report(
+        kind=fields.get("reporter_kind", "") or "unknown",
+        what=fields.get("what", "").strip(),
+        when=fields.get("when", "").strip(),
+        where=fields.get("where", "").strip(),
+        who=fields.get("who", "").strip(),
+        school=fields.get("school", "").strip(),
+        contact=fields.get("contact", "").strip(),
+    )
+    if not report.what:
+        report.errors["what"] = errors["what_missing"]
+    elif len(report.what) > MAX_TEXT_CHARS:
+        report.errors["what"] = errors["what_too_long"].format(limit=MAX_TEXT_CHARS)
+    for name in ("when", "where", "who", "contact"):
+        if len(getattr(report, name)) > limit:
+            report.errors[name] = errors["field_too_long"].format(limit=limit)
+    if report.kind not in (*KINDS, "unknown"):
+        report.errors["reporter_kind"] = errors["kind_bad"]
+    if report.school and report.school not in school_codes:
+        report.errors["school"] = errors["school_bad"]
+    return report
+
+
+@router.post("/report", include_in_schema=False)
+async def report_submit(request: Request) -> Response:
+    fields = await _form(request)
+    check_csrf(request, fields.get("csrf_token"))
+    allowed = await limits.allow_rule("web_reports", "web-report", client_address(request))
+    outcome: flow.Answer | None = None
+    async with flow.intake_slot(), session_scope() as session:
+        schools = await _schools(session)
+        report = _validate(fields, {s.code for s in schools})
+        if allowed and not report.errors:
+            try:
+                outcome = await flow.take(session, _intake(report), ask=False)
+            except IntakeError:
+                await session.rollback()  # nothing half-written
+                report.errors["what"] = _words()["errors"]["what_missing"]
+    # Committed (or rolled back on error) above: only now is anything shown.
+    if not allowed:
+        return _render(request, "bot/message.html", 429, message=_words()["rate_limited"])
+    if outcome is None:
+        values = {k: v for k, v in vars(report).items() if k != "errors"}
+        return _render(
+            request,
+            "bot/report.html",
+            400,
+            schools=schools,
+            values=values,
+            errors=report.errors,
+            privacy=_privacy(),
+        )
+    code = outcome.received.receipt_code
+    return _render(
+        request,
+        "bot/receipt.html",
+        receipt=format_receipt_code(code) if code else None,
+        blocks=outcome.blocks,
+        acknowledgement=outcome.acknowledgement,
+        emergency=outcome.emergency,
+    )
+
+
+def _intake(report: Report) -> Intake:
+    return Intake(
+        channel="web",
+        # Every form report is its own anonymous reporter; the receipt code is the way back.
+        reporter_ref=f"web:{uuid.uuid4()}",
+        text=report.text(),
+        reporter_kind=report.kind,
+        contact=report.contact or None,
+        org_code=report.school or None,
+        new_case=True,
+        with_receipt=True,
+    )
+
+
+# -- follow-up --------------------------------------------------------------------------------
+def _token(case_id: int, expires: int) -> str:
+    mac = get_keyring().keyed_hash("followup", f"{case_id}.{expires}")
+    return f"{case_id}.{expires}.{mac}"
+
+
+def _new_token(case_id: int) -> str:
+    minutes = int(texts.limits()["followup_token_minutes"])
+    return _token(case_id, int(time.time()) + minutes * 60)
+
+
+def _case_id_from_token(token: str) -> int | None:
+    """The case a follow-up page was opened for, while the page is fresh (no code resent)."""
+    parts = token.split(".")
+    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+        return None
+    case_id, expires = int(parts[0]), int(parts[1])
+    if expires < time.time() or not hmac.compare_digest(_token(case_id, expires), token):
+        return None
+    return case_id
+
+
+@router.get("/follow-up", include_in_schema=False)
+async def followup_form(request: Request) -> Response:
+    return _render(request, "bot/followup_code.html", error=None)
+
+
+async def _conversation_page(
+    request: Request, session: AsyncSession, case: Case, **extra: Any
+) -> dict[str, Any]:
+    messages = await followup.conversation(session, case)
+    return {
+        "messages": [(m.direction, m.text or "", m.created_at) for m in messages],
+        "case_number": case.number,
+        "token": _new_token(case.id),
+        **extra,
+    }
+
+
+@router.post("/follow-up", include_in_schema=False)
+async def followup_open(request: Request) -> Response:
+    fields = await _form(request)
+    check_csrf(request, fields.get("csrf_token"))
+    attempts = get_settings().receipt_attempts_per_hour
+    context: dict[str, Any] | None = None
+    # Every attempt counts, right or wrong, so guessing is slow whatever the answers.
+    allowed = await limits.allow("receipt", client_address(request), attempts, 3600)
+    async with session_scope() as session:
+        case = await followup.case_for_receipt(session, fields.get("code", "")[:64])
+        if allowed and case is not None:
+            context = await _conversation_page(request, session, case)
+    if not allowed:
+        return _render(request, "bot/message.html", 429, message=_words()["rate_limited"])
+    if context is None:
+        # The same words for a mistyped, unknown or malformed code: nothing about what exists.
+        return _render(request, "bot/followup_code.html", 404, error=_words()["code_wrong"])
+    return _render(request, "bot/conversation.html", **context)
+
+
+@router.post("/follow-up/add", include_in_schema=False)
+async def followup_add(request: Request) -> Response:
+    fields = await _form(request)
+    check_csrf(request, fields.get("csrf_token"))
+    case_id = _case_id_from_token(fields.get("token", ""))
+    if case_id is None:
+        return _render(request, "bot/followup_code.html", 403, error=_words()["session_expired"])
+    text, error = _check_text(fields.get("text", ""))
+    allowed = await limits.allow_rule("web_followups", "web-followup", client_address(request))
+    context: dict[str, Any] = {}
+    async with flow.intake_slot(), session_scope() as session:
+        case = await session.get(Case, case_id)
+        if case is None:
+            raise HTTPException(status_code=404)
+        answer = None
+        if allowed and error is None:
+            intake = Intake(channel="web", reporter_ref="", text=text, case_id=case.id)
+            try:
+                answer = await flow.take(session, intake, ask=False)
+            except IntakeError:
+                await session.rollback()  # nothing half-written
+                error = _words()["errors"]["text_missing"]
+        context = await _conversation_page(request, session, case)
+    if not allowed:
+        return _render(request, "bot/message.html", 429, message=_words()["rate_limited"])
+    if answer is None:
+        return _render(request, "bot/conversation.html", 400, error=error, draft=text, **context)
+    return _render(request, "bot/conversation.html", added=True, blocks=answer.blocks, **context)
+
+
+def _check_text(raw: str) -> tuple[str, str | None]:
+    errors = _words()["errors"]
+    text = raw.strip()
+    if not text:
+        return text, errors["text_missing"]
+    if len(text) > MAX_TEXT_CHARS:
+        return text, errors["text_too_long"].format(limit=MAX_TEXT_CHARS)
+    return text, None

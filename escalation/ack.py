@@ -1,0 +1,124 @@
+"""Acknowledgement: Telegram button, signed one-time link, or the console. Stops the chain."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from escalation import timers
+from escalation.models import Delivery, Escalation, EscalationPolicy
+from helpline import audit
+from helpline.crypto import get_keyring
+from helpline.db import utcnow
+
+CALLBACK_PREFIX = "ack"
+CALLBACK_MAC = 16  # hex chars: "ack:<id>:<mac>" stays far below Telegram's 64 bytes
+LINK_MAC = 32
+
+
+def _mac(delivery_id: int, length: int) -> str:
+    return get_keyring().keyed_hash("escalation-ack", str(delivery_id))[:length]
+
+
+def callback_data(delivery_id: int) -> str:
+    """The Telegram button's callback_data: "ack:<alert id>:<short hmac>"."""
+    return f"{CALLBACK_PREFIX}:{delivery_id}:{_mac(delivery_id, CALLBACK_MAC)}"
+
+
+def link_token(delivery_id: int) -> str:
+    """The token in a one-time acknowledgement link: "<alert id>.<hmac>"."""
+    return f"{delivery_id}.{_mac(delivery_id, LINK_MAC)}"
+
+
+def parse_token(token: str) -> int | None:
+    """The alert id of a valid callback_data or link token, else None (constant-time check)."""
+    if token.startswith(f"{CALLBACK_PREFIX}:"):
+        parts, length = token.split(":")[1:], CALLBACK_MAC
+    else:
+        parts, length = token.split("."), LINK_MAC
+    if len(parts) != 2 or not parts[0].isdigit() or len(parts[0]) > 12:
+        return None
+    delivery_id = int(parts[0])
+    return delivery_id if hmac.compare_digest(parts[1], _mac(delivery_id, length)) else None
+
+
+async def acknowledge(
+    session: AsyncSession,
+    escalation: Escalation,
+    via: str,
+    staff_id: int | None,
+    now: datetime,
+    actor: str,
+) -> bool:
+    """Stop an active chain (audited); re-alert later if the policy says so. False if not active."""
+    if escalation.state != "active":
+        return False
+    escalation.state, escalation.acked_at = "acked", now
+    escalation.acked_by_id, escalation.acked_via = staff_id, via
+    await timers.cancel_chain_timers(session, escalation.id, now)
+    policy = await session.get(EscalationPolicy, escalation.policy_id)
+    if policy is not None and policy.reack_minutes:
+        await timers.schedule(
+            session,
+            "reack",
+            now + timedelta(minutes=policy.reack_minutes),
+            escalation_id=escalation.id,
+        )
+    await audit.record(
+        session,
+        actor,
+        "escalation.acknowledged",
+        "case",
+        escalation.case_id,
+        escalation_id=escalation.id,
+        via=via,
+        round=escalation.round,
+        step=escalation.step,
+    )
+    return True
+
+
+async def acknowledge_token(
+    session: AsyncSession, token: str, via: str = "telegram", now: datetime | None = None
+) -> str:
+    """Acknowledge through an alert's token (Telegram callback_data or a link).
+
+    Returns "acknowledged", "already" (the chain was no longer active), "used" (this token
+    was used before) or "invalid". The bot's CallbackQueryHandler calls this.
+    """
+    delivery_id = parse_token(token)
+    if delivery_id is None:
+        return "invalid"
+    delivery = await session.get(Delivery, delivery_id, with_for_update=True)
+    if delivery is None:
+        return "invalid"
+    if delivery.token_used_at is not None:
+        return "used"
+    at = now or utcnow()
+    delivery.token_used_at = at
+    escalation = await session.get(Escalation, delivery.escalation_id, with_for_update=True)
+    assert escalation is not None
+    actor = f"staff:{delivery.staff_id}" if delivery.staff_id else f"alert:{delivery.id}"
+    done = await acknowledge(session, escalation, via, delivery.staff_id, at, actor)
+    return "acknowledged" if done else "already"
+
+
+async def acknowledge_case(
+    session: AsyncSession, case_id: int, staff_id: int, now: datetime | None = None
+) -> int:
+    """Acknowledge every active chain of a case from the console; returns how many stopped."""
+    at = now or utcnow()
+    active = (
+        await session.execute(
+            select(Escalation).where(Escalation.case_id == case_id, Escalation.state == "active")
+        )
+    ).scalars()
+    stopped = 0
+    for escalation in list(active):
+        stopped += await acknowledge(
+            session, escalation, "console", staff_id, at, f"staff:{staff_id}"
+        )
+    return stopped

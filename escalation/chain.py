@@ -1,0 +1,336 @@
+"""Escalation chains: start with the case, run ordered steps, repeat, re-alert, move on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from escalation import roster, timers
+from escalation.config import settings
+from escalation.models import (
+    AlertChannel,
+    Delivery,
+    Escalation,
+    EscalationPolicy,
+    StatutoryReport,
+    Timer,
+)
+from helpline import audit
+from helpline.settings import get_settings
+from triage.models import Case, Organisation, OrgKind, StaffUser
+
+
+def should_start(case: Case) -> bool:
+    when = settings()["start_when"]
+    return (bool(when.get("mandatory")) and case.mandatory) or case.urgency in when["urgencies"]
+
+
+async def _orgs(session: AsyncSession, case: Case) -> dict[str, Organisation | None]:
+    """The case's school (if any) and district."""
+    org = await session.get(Organisation, case.org_id)
+    assert org is not None
+    if org.kind == OrgKind.school:
+        district = await session.get(Organisation, org.parent_id) if org.parent_id else None
+        return {"school": org, "district": district}
+    return {"school": None, "district": org}
+
+
+async def choose_policy(session: AsyncSession, case: Case) -> EscalationPolicy | None:
+    """The school's own policy for the case's urgency, else its district's."""
+    orgs = await _orgs(session, case)
+    for org in (orgs["school"], orgs["district"]):
+        if org is None:
+            continue
+        policies = (
+            await session.execute(
+                select(EscalationPolicy)
+                .where(EscalationPolicy.org_id == org.id, EscalationPolicy.active.is_(True))
+                .order_by(EscalationPolicy.id)
+            )
+        ).scalars()
+        for policy in policies:
+            if case.urgency in policy.urgencies:
+                return policy
+    return None
+
+
+async def start_chain(
+    session: AsyncSession, case: Case, reason: str, now: datetime
+) -> Escalation | None:
+    """Open a chain whose first step is due at once (a timer row in the caller's transaction)."""
+    if not should_start(case):
+        return None
+    policy = await choose_policy(session, case)
+    if policy is None:
+        await audit.record(session, "system", "escalation.no_policy", "case", case.id)
+        return None
+    await _supersede(session, case.id, now)
+    escalation = Escalation(
+        case_id=case.id, policy_id=policy.id, reason=reason, state="active", started_at=now
+    )
+    session.add(escalation)
+    await session.flush()
+    await timers.schedule(session, "step", now, escalation_id=escalation.id, round=1, step=0)
+    await audit.record(
+        session,
+        "system",
+        "escalation.started",
+        "case",
+        case.id,
+        escalation_id=escalation.id,
+        policy_id=policy.id,
+        reason=reason,
+    )
+    return escalation
+
+
+async def _supersede(session: AsyncSession, case_id: int, now: datetime) -> None:
+    """A raised case gets a new chain for its new urgency; the old active one ends."""
+    active = (
+        await session.execute(
+            select(Escalation).where(Escalation.case_id == case_id, Escalation.state == "active")
+        )
+    ).scalars()
+    for old in list(active):
+        old.state, old.ended_at = "superseded", now
+        await timers.cancel_chain_timers(session, old.id, now)
+
+
+def steps_of(policy: EscalationPolicy) -> list[dict[str, Any]]:
+    return list(policy.steps)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    channel: str
+    staff_id: int | None = None
+    alert_channel_id: int | None = None
+
+
+async def _staff_ids(
+    session: AsyncSession, target: dict[str, Any], orgs: dict[str, Any], now: datetime
+) -> list[int]:
+    kind = target["notify"]
+    if kind == "staff":
+        found = await session.execute(
+            select(StaffUser.id).where(StaffUser.username == target["staff"])
+        )
+        return list(found.scalars())
+    org = orgs.get(target.get("org", "school"))
+    if org is None:
+        return []
+    if kind == "on_duty":
+        return await roster.on_duty(session, org.id, now)
+    if kind == "role":
+        found = await session.execute(
+            select(StaffUser.id)
+            .where(StaffUser.org_id == org.id, StaffUser.role == target["role"])
+            .order_by(StaffUser.id)
+        )
+        return list(found.scalars())
+    return []
+
+
+async def _group(
+    session: AsyncSession, target: dict[str, Any], orgs: dict[str, Any]
+) -> list[Recipient]:
+    ids = [org.id for org in orgs.values() if org is not None]
+    channels = (
+        await session.execute(
+            select(AlertChannel).where(
+                AlertChannel.name == target["group"],
+                AlertChannel.org_id.in_(ids),
+                AlertChannel.active.is_(True),
+            )
+        )
+    ).scalars()
+    return [Recipient(channel.kind, alert_channel_id=channel.id) for channel in channels]
+
+
+async def recipients(
+    session: AsyncSession, case: Case, step: dict[str, Any], now: datetime
+) -> list[Recipient]:
+    """Every channel this step reaches: each person's Telegram and e-mail, or a group."""
+    orgs = await _orgs(session, case)
+    found: list[Recipient] = []
+    telegram = get_settings().telegram_token is not None
+    for target in step.get("targets") or [step]:
+        if target["notify"] == "group":
+            found.extend(await _group(session, target, orgs))
+            continue
+        for staff_id in await _staff_ids(session, target, orgs, now):
+            staff = await session.get(StaffUser, staff_id)
+            if staff is None or not staff.active:
+                continue
+            if telegram and staff.telegram_chat_id:
+                found.append(Recipient("telegram", staff_id=staff.id))
+            if staff.email:
+                found.append(Recipient("email", staff_id=staff.id))
+    return list(dict.fromkeys(found))
+
+
+async def run_step(session: AsyncSession, timer: Timer, now: datetime) -> None:
+    """Alert step `timer.step` of round `timer.round`, and set the timer for what comes next."""
+    escalation = await session.get(Escalation, timer.escalation_id)
+    if escalation is None or escalation.state != "active":
+        return
+    policy = await session.get(EscalationPolicy, escalation.policy_id)
+    case = await session.get(Case, escalation.case_id)
+    assert policy is not None and case is not None
+    steps = steps_of(policy)
+    round_, index = timer.round, timer.step
+    if index >= len(steps):
+        if round_ >= policy.repeat:
+            escalation.state, escalation.ended_at = "exhausted", now
+            await audit.record(
+                session,
+                "system",
+                "escalation.exhausted",
+                "case",
+                case.id,
+                escalation_id=escalation.id,
+                rounds=round_,
+            )
+            return
+        round_, index = round_ + 1, 0
+    await alert_step(session, escalation, case, steps[index], round_, index, now, "alert")
+    wait = int(steps[index].get("wait_minutes", 0))
+    reached = await _count_step_deliveries(session, escalation.id, round_, index)
+    next_due = now + timedelta(minutes=wait) if reached else now
+    await timers.schedule(
+        session, "step", next_due, escalation_id=escalation.id, round=round_, step=index + 1
+    )
+
+
+async def alert_step(
+    session: AsyncSession,
+    escalation: Escalation,
+    case: Case,
+    step: dict[str, Any],
+    round_: int,
+    index: int,
+    now: datetime,
+    purpose: str,
+) -> int:
+    """Queue one delivery (and its timer) per recipient of the step; returns how many."""
+    escalation.round, escalation.step = round_, index
+    found = await recipients(session, case, step, now)
+    for recipient in found:
+        delivery = Delivery(
+            escalation_id=escalation.id,
+            case_id=case.id,
+            round=round_,
+            step=index,
+            purpose=purpose,
+            channel=recipient.channel,
+            staff_id=recipient.staff_id,
+            alert_channel_id=recipient.alert_channel_id,
+            state="pending",
+            created_at=now,
+            due_at=now,
+        )
+        session.add(delivery)
+        await session.flush()
+        await timers.schedule(session, "deliver", now, delivery_id=delivery.id)
+    await audit.record(
+        session,
+        "system",
+        "escalation.step",
+        "case",
+        case.id,
+        escalation_id=escalation.id,
+        round=round_,
+        step=index,
+        deliveries=len(found),
+        purpose=purpose,
+    )
+    return len(found)
+
+
+async def _count_step_deliveries(
+    session: AsyncSession, escalation_id: int, round_: int, index: int
+) -> int:
+    found = await session.execute(
+        select(Delivery.id).where(
+            Delivery.escalation_id == escalation_id,
+            Delivery.round == round_,
+            Delivery.step == index,
+        )
+    )
+    return len(list(found.scalars()))
+
+
+async def step_failed(session: AsyncSession, delivery: Delivery, now: datetime) -> bool:
+    """When every delivery of a step failed, nobody was reached: the next step is due now."""
+    # Lock the chain so that two deliveries failing at once do not each see the other pending.
+    await session.get(
+        Escalation, delivery.escalation_id, with_for_update=True, populate_existing=True
+    )
+    states = set(
+        (
+            await session.execute(
+                select(Delivery.state).where(
+                    Delivery.escalation_id == delivery.escalation_id,
+                    Delivery.round == delivery.round,
+                    Delivery.step == delivery.step,
+                )
+            )
+        ).scalars()
+    )
+    if states != {"failed"}:
+        return False
+    result = await session.execute(
+        update(Timer)
+        .where(
+            Timer.escalation_id == delivery.escalation_id,
+            Timer.kind == "step",
+            Timer.state == "pending",
+            Timer.due_at > now,
+        )
+        .values(due_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def run_reack(session: AsyncSession, timer: Timer, now: datetime) -> None:
+    """Acknowledged, but no progress since: alert the chain again from its first step."""
+    escalation = await session.get(Escalation, timer.escalation_id)
+    if escalation is None or escalation.state != "acked" or escalation.acked_at is None:
+        return
+    case = await session.get(Case, escalation.case_id)
+    policy = await session.get(EscalationPolicy, escalation.policy_id)
+    assert case is not None and policy is not None
+    if await _progressed(session, case, escalation.acked_at):
+        return
+    escalation.state = "active"
+    round_ = escalation.round + 1
+    steps = steps_of(policy)
+    reached = await alert_step(session, escalation, case, steps[0], round_, 0, now, "reack")
+    wait = int(steps[0].get("wait_minutes", 0))
+    await timers.schedule(
+        session,
+        "step",
+        now + timedelta(minutes=wait) if reached else now,
+        escalation_id=escalation.id,
+        round=round_,
+        step=1,
+    )
+
+
+async def _progressed(session: AsyncSession, case: Case, since: datetime) -> bool:
+    if case.status in settings()["progress_statuses"]:
+        return True
+    if case.first_response_at is not None and case.first_response_at >= since:
+        return True
+    done = await session.execute(
+        select(StatutoryReport.id).where(
+            StatutoryReport.case_id == case.id,
+            StatutoryReport.state == "done",
+            StatutoryReport.made_at >= since,
+        )
+    )
+    return done.first() is not None

@@ -1,0 +1,230 @@
+"""Alert deliveries in batches: prepared in the claim's transaction, sent outside any
+transaction, their results recorded together (a retry with backoff, or the chain moves on)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from escalation import ack, chain, notifiers
+from escalation.config import label_words, settings
+from escalation.models import AlertChannel, Delivery, Escalation, StatutoryReport, Timer
+from helpline.db import session_scope
+from helpline.settings import get_settings
+from triage.models import Case, StaffUser
+
+log = logging.getLogger(__name__)
+Address = tuple[str, str | None]
+
+
+@dataclass
+class Job:
+    timer_id: int
+    runs: int
+    delivery_id: int
+    channel: str
+    address: Address | None
+    info: notifiers.AlertInfo
+    error: str | None = None
+    sent_at: datetime | None = None
+
+
+@dataclass
+class _Batch:
+    """What several deliveries of one batch share: the case's alert fields, addresses."""
+
+    cases: dict[int, dict[str, str]] = field(default_factory=dict)
+    addresses: dict[tuple[str, int], Address | None] = field(default_factory=dict)
+
+
+async def _case_fields(session: AsyncSession, case_id: int) -> dict[str, str]:
+    """Case number, category, urgency, nearest deadline, link. No text, no names."""
+    case = await session.get(Case, case_id)
+    assert case is not None
+    words, conf = label_words(), get_settings()
+    harm = [label for label in case.labels if label != "general"] or list(case.labels)
+    category = (
+        settings()["alert"]["restricted_category"]
+        if case.restricted
+        else "、".join(words.get(label, label) for label in harm)
+    )
+    due = (
+        await session.execute(
+            select(StatutoryReport.due_at)
+            .where(StatutoryReport.case_id == case.id, StatutoryReport.state == "due")
+            .order_by(StatutoryReport.due_at)
+            .limit(1)
+        )
+    ).scalar_one_or_none() or case.first_response_due
+    return {
+        "number": case.number,
+        "category": category,
+        "urgency": words.get(case.urgency, case.urgency),
+        "deadline": due.astimezone(ZoneInfo(conf.timezone)).strftime("%Y-%m-%d %H:%M"),
+        "link": f"{conf.public_url.rstrip('/')}/console/cases/{case.id}",
+    }
+
+
+async def alert_info(
+    session: AsyncSession, delivery: Delivery, batch: _Batch | None = None
+) -> notifiers.AlertInfo:
+    batch = batch or _Batch()
+    if delivery.case_id not in batch.cases:
+        batch.cases[delivery.case_id] = await _case_fields(session, delivery.case_id)
+    base = get_settings().public_url.rstrip("/")
+    return notifiers.AlertInfo(
+        alert_id=delivery.id,
+        **batch.cases[delivery.case_id],
+        ack_link=f"{base}/escalation/ack/{ack.link_token(delivery.id)}",
+        callback_data=ack.callback_data(delivery.id),
+        reack=delivery.purpose == "reack",
+    )
+
+
+async def _address(session: AsyncSession, delivery: Delivery, batch: _Batch) -> Address | None:
+    if delivery.staff_id is not None:
+        key = (delivery.channel, delivery.staff_id)
+        if key not in batch.addresses:
+            staff = await session.get(StaffUser, delivery.staff_id)
+            value = None
+            if staff is not None:
+                value = staff.telegram_chat_id if delivery.channel == "telegram" else staff.email
+            batch.addresses[key] = (value, None) if value else None
+        return batch.addresses[key]
+    key = ("group", delivery.alert_channel_id or 0)
+    if key not in batch.addresses:
+        channel = await session.get(AlertChannel, delivery.alert_channel_id)
+        batch.addresses[key] = (channel.target, channel.secret) if channel else None
+    return batch.addresses[key]
+
+
+async def prepare(session: AsyncSession, timers: list[Timer], now: datetime) -> list[Job]:
+    """In the claim's transaction: mark each delivery `sending` (a delivery found `sending`
+    was cut off by a crash: marked possible duplicate), skip those whose chain stopped."""
+    if not timers:
+        return []
+    deliveries = {
+        d.id: d
+        for d in (
+            await session.execute(
+                select(Delivery).where(Delivery.id.in_([t.delivery_id for t in timers]))
+            )
+        ).scalars()
+    }
+    chains = {
+        e.id: e.state
+        for e in (
+            await session.execute(
+                select(Escalation).where(
+                    Escalation.id.in_({d.escalation_id for d in deliveries.values()})
+                )
+            )
+        ).scalars()
+    }
+    batch, jobs = _Batch(), []
+    for timer in timers:
+        found = deliveries.get(timer.delivery_id or 0)
+        if found is None or found.state not in ("pending", "sending"):
+            timer.state, timer.done_at = "done", now
+            continue
+        if chains.get(found.escalation_id) != "active":
+            found.state = "skipped"  # acknowledged or superseded meanwhile: not sent
+            timer.state, timer.done_at = "done", now
+            continue
+        found.possible_duplicate = found.possible_duplicate or found.state == "sending"
+        found.state, found.attempts = "sending", found.attempts + 1
+        info = await alert_info(session, found, batch)
+        address = await _address(session, found, batch)
+        jobs.append(Job(timer.id, timer.runs, found.id, found.channel, address, info))
+    return jobs
+
+
+async def send(channel: str, address: Address, info: notifiers.AlertInfo) -> None:
+    target, secret = address
+    if channel == "telegram":
+        await notifiers.send_telegram(target, info)
+    elif channel == "email":
+        await notifiers.send_email(target, info)
+    elif channel == "webhook":
+        await notifiers.send_webhook(target, info)
+    elif channel == "wecom":
+        await notifiers.send_wecom(target, info)
+    elif channel == "dingtalk":
+        await notifiers.send_dingtalk(target, secret, info)
+    else:
+        raise notifiers.NotifyError("unknown_channel")
+
+
+async def run_job(job: Job, clock: Callable[[], datetime]) -> Job:
+    """Send one alert; the outcome stays on the job (never raises for a delivery failure)."""
+    try:
+        if job.address is None:
+            raise notifiers.NotifyError("no_address")
+        await send(job.channel, job.address, job.info)
+        job.sent_at = clock()
+    except notifiers.NotifyError as exc:
+        job.error = str(exc)
+    except Exception as exc:  # a notifier bug must not lose the batch: retried like a failure
+        job.error = f"error_{type(exc).__name__}"
+    return job
+
+
+async def record(jobs: list[Job], clock: Callable[[], datetime]) -> None:
+    """One transaction for a batch's outcomes; timers taken over by another worker are left."""
+    if not jobs:
+        return
+    async with session_scope() as session:
+        now = clock()
+        timers = {
+            t.id: t
+            for t in (
+                await session.execute(
+                    select(Timer)
+                    .where(Timer.id.in_([job.timer_id for job in jobs]))
+                    .with_for_update()
+                )
+            ).scalars()
+        }
+        deliveries = {
+            d.id: d
+            for d in (
+                await session.execute(
+                    select(Delivery).where(Delivery.id.in_([job.delivery_id for job in jobs]))
+                )
+            ).scalars()
+        }
+        for job in jobs:
+            timer = timers.get(job.timer_id)
+            if timer is None or timer.state != "running" or timer.runs != job.runs:
+                continue
+            found = deliveries[job.delivery_id]
+            timer.state, timer.done_at = "done", now
+            if job.error is None:
+                found.state, found.sent_at, found.last_error = "sent", job.sent_at, None
+            else:
+                await _failed(session, timer, found, now, job.error)
+    sent = sum(1 for job in jobs if job.error is None)
+    log.info("alert deliveries", extra={"sent": sent, "failed": len(jobs) - sent})
+
+
+async def _failed(
+    session: AsyncSession, timer: Timer, found: Delivery, now: datetime, error: str
+) -> None:
+    """Retry with backoff; after the last attempt the chain moves on if nobody was reached."""
+    conf = settings()["delivery"]
+    found.last_error = error[:64]
+    if found.attempts < int(conf["attempts"]):
+        backoff = conf["backoff_seconds"]
+        wait = float(backoff[min(found.attempts - 1, len(backoff) - 1)])
+        found.state = "pending"
+        timer.state, timer.done_at, timer.due_at = "pending", None, now + timedelta(seconds=wait)
+        return
+    found.state = "failed"
+    await session.flush()
+    await chain.step_failed(session, found, now)

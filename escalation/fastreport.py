@@ -1,0 +1,111 @@
+"""The written fast report (速报, 000 三.5) drafted from a case: what is known, what is missing."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from docx import Document
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from escalation.config import label_words, rules, settings
+from escalation.reports import case_reports
+from helpline.db import utcnow
+from helpline.settings import get_settings
+from triage.models import Case, Reporter
+
+
+@dataclass(frozen=True)
+class Item:
+    key: str
+    title: str
+    value: str | None  # None: missing, the duty officer writes it in
+
+    @property
+    def missing(self) -> bool:
+        return self.value is None
+
+
+@dataclass(frozen=True)
+class FastReport:
+    title: str
+    case_number: str
+    drafted_at: str
+    items: list[Item]
+    missing_word: str
+
+    @property
+    def missing(self) -> list[str]:
+        return [item.title for item in self.items if item.missing]
+
+
+def _local(at: datetime) -> str:
+    return at.astimezone(ZoneInfo(get_settings().timezone)).strftime("%Y年%m月%d日 %H:%M")
+
+
+def _join(values: list[str]) -> str | None:
+    return "、".join(values) if values else None
+
+
+async def draft(session: AsyncSession, case: Case) -> FastReport:
+    """The elements the documents require, filled from the case; the rest marked missing."""
+    conf, words = settings()["fast_report"], label_words()
+    elements: dict[str, list[str]] = json.loads(case.elements or "{}")
+    reporter = await session.get(Reporter, case.reporter_id)
+    kind = reporter.kind if reporter is not None else "unknown"
+    source = (
+        f"{conf['channels'].get(case.channel, case.channel)}（"
+        f"{conf['reporter_kinds'].get(kind, kind)}），{_local(case.received_at)} 收到"
+    )
+    injuries = elements.get("injuries") or []
+    severity = words.get(case.urgency, case.urgency) + (
+        f"；伤情：{'、'.join(injuries)}" if injuries else ""
+    )
+    harm = [label for label in case.labels if label != "general"]
+    values = {
+        "source": source,
+        "time": _join(elements.get("time") or []),
+        "place": _join([*(elements.get("school") or []), *(elements.get("place") or [])]),
+        "scale": _join(elements.get("count") or []),
+        "people": _join([*(elements.get("grade") or []), *(elements.get("people") or [])]),
+        "severity": severity,
+        "manner": _join([words.get(label, label) for label in harm]),
+        "course": None,
+        "measures_taken": await _measures(session, case),
+        "likely_development": None,
+    }
+    order = [*rules().raw["fast_report_elements"]["required"]]
+    order += rules().raw["fast_report_elements"]["by_nature"]
+    items = [Item(key, conf["elements"][key], values.get(key)) for key in order]
+    return FastReport(conf["title"], case.number, _local(utcnow()), items, conf["missing"])
+
+
+async def _measures(session: AsyncSession, case: Case) -> str | None:
+    kinds = settings()["report_kinds"]
+    done = [
+        f"{_local(r.made_at)} {kinds.get(r.kind, r.kind)}（回执：{r.reference}）"
+        for r in await case_reports(session, case.id)
+        if r.state == "done" and r.made_at is not None
+    ]
+    return "；".join(done) if done else None
+
+
+def to_docx(report: FastReport) -> bytes:
+    """A .docx a duty officer can complete and send: a title, the case, a two-column table."""
+    document = Document()
+    document.add_heading(report.title, level=1)
+    document.add_paragraph(f"个案编号：{report.case_number}    起草时间：{report.drafted_at}")
+    table = document.add_table(rows=0, cols=2)
+    table.style = "Table Grid"
+    for item in report.items:
+        cells = table.add_row().cells
+        cells[0].text = item.title
+        cells[1].text = item.value if item.value is not None else report.missing_word
+    if report.missing:
+        document.add_paragraph(f"待补充要素：{'、'.join(report.missing)}")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,21 @@
+"""Escalation's handlers on triage's hooks: they run INSIDE the intake transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from escalation import chain, reports
+
+
+async def on_case_opened(session: AsyncSession, case: Any, analysis: Any) -> None:
+    """Statutory reports due from receipt, and the first escalation step due at once."""
+    await reports.open_reports(session, case, case.received_at)
+    await chain.start_chain(session, case, "opened", case.received_at)
+
+
+async def on_case_raised(session: AsyncSession, case: Any, analysis: Any) -> None:
+    """Reports newly required (due from this message) and a chain for the new urgency."""
+    await reports.open_reports(session, case, case.last_activity_at)
+    await chain.start_chain(session, case, "raised", case.last_activity_at)

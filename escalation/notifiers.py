@@ -1,0 +1,200 @@
+"""Notifiers: Telegram, e-mail, generic webhook, WeCom and DingTalk group robots.
+
+An alert carries NO message text and NO names: case number, category, urgency, the nearest
+deadline, a link to the case (which needs a login) and a one-time acknowledgement link.
+Each sender raises NotifyError with a short label (logged and kept in the delivery log).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import smtplib
+import ssl
+import time
+import urllib.parse
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from email.message import EmailMessage
+from functools import lru_cache
+from typing import Any
+
+import certifi
+import httpx
+
+from escalation.config import settings
+from helpline.settings import get_settings
+
+
+class NotifyError(RuntimeError):
+    """A delivery failed; `str(error)` is a short label without personal data."""
+
+
+@dataclass(frozen=True)
+class AlertInfo:
+    alert_id: int
+    number: str
+    category: str
+    urgency: str
+    deadline: str
+    link: str
+    ack_link: str
+    callback_data: str
+    reack: bool = False
+
+    def title(self) -> str:
+        words = settings()["alert"]
+        template = words["reack_title"] if self.reack else words["title"]
+        return template.format(**self.fields())
+
+    def lines(self) -> list[str]:
+        words = settings()["alert"]
+        lines = [line.format(**self.fields()) for line in words["lines"]]
+        return [*lines, words["ack_line"].format(**self.fields())]
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "category": self.category,
+            "urgency": self.urgency,
+            "deadline": self.deadline,
+            "link": self.link,
+            "ack_link": self.ack_link,
+        }
+
+
+@lru_cache(maxsize=1)
+def _tls() -> ssl.SSLContext:
+    # Building a TLS context costs ~40 ms: build it once, not once per alert.
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def _timeout() -> float:
+    return float(settings()["delivery"]["timeout_seconds"])
+
+
+async def send_telegram(chat_id: str, info: AlertInfo) -> None:
+    """A message to a staff member's chat with an inline Acknowledge button."""
+    from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+    from telegram.error import TelegramError
+
+    conf = get_settings()
+    if conf.telegram_token is None:
+        raise NotifyError("telegram_not_configured")
+    button = InlineKeyboardButton(settings()["alert"]["button"], callback_data=info.callback_data)
+    try:
+        async with Bot(
+            conf.telegram_token.get_secret_value(), base_url=conf.telegram_base_url
+        ) as bot:
+            await bot.send_message(
+                chat_id=int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id,
+                text="\n".join([info.title(), *info.lines()[:-1]]),
+                reply_markup=InlineKeyboardMarkup([[button]]),
+                read_timeout=_timeout(),
+                write_timeout=_timeout(),
+                connect_timeout=_timeout(),
+            )
+    except TelegramError as exc:
+        raise NotifyError(f"telegram_{type(exc).__name__}") from exc
+
+
+def _send_mail_sync(to: str, info: AlertInfo) -> None:
+    conf = get_settings()
+    message = EmailMessage()
+    message["Subject"] = info.title()
+    message["From"] = conf.smtp_sender
+    message["To"] = to
+    message["X-Helpline-Alert-Id"] = str(info.alert_id)
+    message.set_content("\n".join(info.lines()) + "\n")
+    with smtplib.SMTP(conf.smtp_host, conf.smtp_port, timeout=_timeout()) as smtp:
+        if conf.smtp_user and conf.smtp_password is not None:
+            smtp.starttls()
+            smtp.login(conf.smtp_user, conf.smtp_password.get_secret_value())
+        smtp.send_message(message)
+
+
+async def send_email(to: str, info: AlertInfo) -> None:
+    try:
+        await asyncio.to_thread(_send_mail_sync, to, info)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise NotifyError(f"smtp_{type(exc).__name__}") from exc
+
+
+_http: ContextVar[httpx.AsyncClient | None] = ContextVar("escalation_http", default=None)
+
+
+@asynccontextmanager
+async def shared_http() -> AsyncIterator[httpx.AsyncClient]:
+    """One HTTP client (kept-alive connections) for a worker's batch of deliveries."""
+    async with httpx.AsyncClient(timeout=_timeout(), verify=_tls()) as client:
+        token = _http.set(client)
+        try:
+            yield client
+        finally:
+            _http.reset(token)
+
+
+async def _post(url: str, payload: dict[str, Any], alert_id: int, check_errcode: bool) -> None:
+    headers = {"X-Helpline-Alert-Id": str(alert_id)}
+    try:
+        shared = _http.get()
+        if shared is not None:
+            response = await shared.post(url, json=payload, headers=headers)
+        else:
+            async with httpx.AsyncClient(timeout=_timeout(), verify=_tls()) as client:
+                response = await client.post(url, json=payload, headers=headers)
+    except httpx.HTTPError as exc:
+        raise NotifyError(f"http_{type(exc).__name__}") from exc
+    if response.status_code >= 300:
+        raise NotifyError(f"http_status_{response.status_code}")
+    if check_errcode:
+        try:
+            code = response.json().get("errcode", 0)
+        except ValueError as exc:
+            raise NotifyError("robot_bad_answer") from exc
+        if code != 0:
+            raise NotifyError(f"robot_errcode_{code}")
+
+
+async def send_webhook(url: str, info: AlertInfo) -> None:
+    """Generic JSON webhook: the alert's fields; `alert_id` lets a receiver drop duplicates."""
+    payload = {
+        "type": "helpline.reack" if info.reack else "helpline.alert",
+        "alert_id": info.alert_id,
+        "title": info.title(),
+        **info.fields(),
+    }
+    await _post(url, payload, info.alert_id, check_errcode=False)
+
+
+def _markdown(info: AlertInfo) -> str:
+    return "\n".join([f"**{info.title()}**", *(f"> {line}" for line in info.lines())])
+
+
+async def send_wecom(url: str, info: AlertInfo) -> None:
+    """WeCom (企业微信) group robot: {"msgtype": "markdown", "markdown": {"content": ...}}."""
+    payload = {"msgtype": "markdown", "markdown": {"content": _markdown(info)}}
+    await _post(url, payload, info.alert_id, check_errcode=True)
+
+
+def dingtalk_signed_url(url: str, secret: str, now_ms: int | None = None) -> str:
+    """DingTalk robot signing: HMAC-SHA256 of "timestamp\\nsecret", base64, URL-encoded."""
+    timestamp = str(now_ms if now_ms is not None else int(time.time() * 1000))
+    digest = hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(), hashlib.sha256).digest()
+    sign = urllib.parse.quote_plus(base64.b64encode(digest).decode())
+    joiner = "&" if "?" in url else "?"
+    return f"{url}{joiner}timestamp={timestamp}&sign={sign}"
+
+
+async def send_dingtalk(url: str, secret: str | None, info: AlertInfo) -> None:
+    """DingTalk (钉钉) group robot: markdown message, signed when the robot has a secret."""
+    target = dingtalk_signed_url(url, secret) if secret else url
+    payload = {
+        "msgtype": "markdown",
+        "markdown": {"title": info.title(), "text": _markdown(info)},
+    }
+    await _post(target, payload, info.alert_id, check_errcode=True)

@@ -1,0 +1,58 @@
+"""The escalation panel on triage's case page: reports, countdowns, record form, acknowledge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from markupsafe import Markup
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from escalation.models import Delivery, Escalation
+from escalation.reports import case_reports
+from escalation.web import templates
+from helpline.db import utcnow
+from triage import permissions as perm
+
+
+async def escalation_status(session: AsyncSession, case_id: int) -> list[dict[str, Any]]:
+    """Each chain of the case with its delivery counts by state (no recipients' names)."""
+    chains = (
+        await session.execute(
+            select(Escalation).where(Escalation.case_id == case_id).order_by(Escalation.id)
+        )
+    ).scalars()
+    out = []
+    for chain in list(chains):
+        counts = dict(
+            (
+                await session.execute(
+                    select(Delivery.state, func.count())
+                    .where(Delivery.escalation_id == chain.id)
+                    .group_by(Delivery.state)
+                )
+            ).all()
+        )
+        out.append({"chain": chain, "counts": counts})
+    return out
+
+
+async def case_panel(session: AsyncSession, case: Any, staff: Any, csrf: str) -> Markup | None:
+    """Shown to everyone who may see the case's row; content-only parts need content access."""
+    if not perm.can_view(staff, case):
+        return None
+    reports = await case_reports(session, case.id)
+    chains = await escalation_status(session, case.id)
+    if not reports and not chains:
+        return None
+    html = templates.env.get_template("escalation/panel.html").render(
+        case=case,
+        reports=reports,
+        chains=chains,
+        csrf=csrf,
+        now=utcnow(),
+        content=perm.can_view_content(staff, case),
+        can_record=staff.role in perm.CASE_ROLES and case.status != "closed",
+        can_ack=any(item["chain"].state == "active" for item in chains),
+    )
+    return Markup(html)  # noqa: S704 - rendered by an autoescaping template

@@ -1,0 +1,56 @@
+"""What escalation contributes to the assembled service."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+def register_hooks() -> None:
+    """Reports and chains with each case; the case page panel; the close guard."""
+    from escalation import hooks as handlers
+    from escalation.panel import case_panel
+    from escalation.reports import close_guard
+    from triage.hooks import hooks
+
+    hooks.case_opened.append(handlers.on_case_opened)
+    hooks.case_raised.append(handlers.on_case_raised)
+    hooks.close_guards.append(close_guard)
+    hooks.case_panels.append(case_panel)
+    hooks.nav_links.append(nav_links)
+
+
+def nav_links(staff: Any) -> list[tuple[str, str]]:
+    from triage import permissions as perm
+
+    return [("/console/deadlines", "报告时限看板")] if perm.can_use_queue(staff) else []
+
+
+def routers() -> list[APIRouter]:
+    from escalation.routes import router
+
+    return [router]
+
+
+def background_services() -> list[Callable[[], Coroutine[Any, Any, None]]]:
+    from escalation.worker import background_service
+
+    return [background_service]
+
+
+def cli_commands() -> list[tuple[str, Callable[..., Any]]]:
+    from escalation.cli import worker
+
+    return [("worker", worker)]
+
+
+async def load_demo(
+    session: AsyncSession, config: dict[str, Any], password: str | None
+) -> list[Any]:
+    from escalation.setup import load_config
+
+    await load_config(session, config)
+    return []

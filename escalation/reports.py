@@ -1,0 +1,154 @@
+"""Statutory reports: opened with the case, recorded by staff, missed when late."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from escalation import timers
+from escalation.config import rules
+from escalation.models import StatutoryReport
+from helpline import audit
+from helpline.db import utcnow
+
+
+class ReportError(ValueError):
+    """A report cannot be recorded as given (the form shows why)."""
+
+
+def required_kinds(labels: list[str], urgency: str) -> list[str]:
+    """The report kinds the statutory rules require for these labels and this urgency."""
+    statutory = rules()
+    kinds: list[str] = []
+    for label in labels:
+        category = statutory.categories.get(label)
+        if category is not None:
+            kinds.extend(category.reports)
+    if statutory.is_major_incident(labels, urgency):
+        kinds.extend(statutory.raw["major_incident"].get("reports") or [])
+    specs = statutory.raw["reports"]
+    return [
+        kind
+        for kind in dict.fromkeys(kinds)
+        if not set(specs[kind].get("skip_when_categories") or []) & set(labels)
+    ]
+
+
+async def open_reports(session: AsyncSession, case: Any, since: datetime) -> list[StatutoryReport]:
+    """Open the reports the case now needs and does not have; each due `since` + deadline."""
+    existing = set(
+        (
+            await session.execute(
+                select(StatutoryReport.kind).where(StatutoryReport.case_id == case.id)
+            )
+        ).scalars()
+    )
+    specs = rules().raw["reports"]
+    opened = []
+    for kind in required_kinds(list(case.labels), case.urgency):
+        if kind in existing:
+            continue
+        spec = specs[kind]
+        report = StatutoryReport(
+            case_id=case.id,
+            kind=kind,
+            authority=spec["authority"],
+            form=spec.get("form"),
+            opened_at=since,
+            due_at=since + timedelta(minutes=int(spec["deadline_minutes"])),
+            state="due",
+        )
+        session.add(report)
+        await session.flush()
+        await timers.schedule(session, "deadline", report.due_at, report_id=report.id)
+        opened.append(report)
+    if opened:
+        await audit.record(
+            session, "system", "reports.opened", "case", case.id, kinds=[r.kind for r in opened]
+        )
+    return opened
+
+
+async def case_reports(session: AsyncSession, case_id: int) -> list[StatutoryReport]:
+    return list(
+        (
+            await session.execute(
+                select(StatutoryReport)
+                .where(StatutoryReport.case_id == case_id)
+                .order_by(StatutoryReport.due_at, StatutoryReport.id)
+            )
+        ).scalars()
+    )
+
+
+def _late_minutes(due_at: datetime, at: datetime) -> int:
+    return max(0, math.ceil((at - due_at).total_seconds() / 60))
+
+
+async def mark_missed(session: AsyncSession, report_id: int, now: datetime) -> bool:
+    """The deadline passed: a report still due becomes missed (idempotent)."""
+    report = await session.get(StatutoryReport, report_id)
+    if report is None or report.state != "due" or report.due_at > now:
+        return False
+    report.state, report.missed_at = "missed", now
+    report.late_minutes = _late_minutes(report.due_at, now)
+    await audit.record(
+        session,
+        "system",
+        "report.missed",
+        "case",
+        report.case_id,
+        report_id=report.id,
+        kind=report.kind,
+    )
+    return True
+
+
+@dataclass(frozen=True)
+class Made:
+    made_to: str
+    made_at: datetime
+    reference: str
+
+
+async def record_report(
+    session: AsyncSession, report_id: int, case_id: int, staff_id: int, made: Made
+) -> StatutoryReport:
+    """Record who made the report, to whom, when, and its reference; a late one keeps how late."""
+    report = await session.get(StatutoryReport, report_id)
+    if report is None or report.case_id != case_id:
+        raise ReportError("没有找到这项报告。")
+    if report.state == "done":
+        raise ReportError("这项报告已经登记过了。")
+    if not made.made_to.strip() or not made.reference.strip():
+        raise ReportError("请填写报告对象和回执编号（或接报人工号）。")
+    if made.made_at > utcnow() + timedelta(minutes=5):
+        raise ReportError("报告时间不能晚于现在。")
+    late = _late_minutes(report.due_at, made.made_at)
+    report.state, report.made_at, report.made_by_id = "done", made.made_at, staff_id
+    report.made_to, report.reference = made.made_to.strip()[:200], made.reference.strip()[:100]
+    report.late_minutes = late if late > 0 else None
+    await audit.record(
+        session,
+        f"staff:{staff_id}",
+        "report.recorded",
+        "case",
+        case_id,
+        report_id=report.id,
+        kind=report.kind,
+        late_minutes=late,
+    )
+    return report
+
+
+async def close_guard(session: AsyncSession, case: Any) -> str | None:
+    """A mandatory case may not close while any of its statutory reports is unrecorded."""
+    pending = [r for r in await case_reports(session, case.id) if r.state != "done"]
+    if not pending:
+        return None
+    return f"还有 {len(pending)} 项法定报告未登记（报告对象、时间、回执编号），登记后才能结案。"

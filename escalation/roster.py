@@ -1,0 +1,82 @@
+"""Who is on duty: weekly shifts in local time, overrides, Chinese public holidays."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from escalation.config import settings
+from escalation.models import DutyOverride, DutyShift
+from helpline.settings import get_settings
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def day_keys(day: date) -> tuple[str, ...]:
+    """The roster keys that apply on `day`, most specific first.
+
+    A statutory holiday is rostered as `holiday` (or as holidays.holiday_as when a roster has
+    no holiday shifts); an adjusted working day (调休) on a weekend as holidays.workday_as.
+    """
+    weekday = DAYS[day.weekday()]
+    rules = settings()["holidays"]
+    try:
+        holiday = chinese_calendar.is_holiday(day)
+    except NotImplementedError:  # a year the calendar does not know yet: plain weekdays
+        return (weekday,)
+    if holiday and day.weekday() < 5:
+        return ("holiday", rules["holiday_as"])
+    if holiday:
+        return ("holiday", weekday)
+    if day.weekday() >= 5:  # a weekend day that is a working day: 调休
+        return (rules["workday_as"],)
+    return (weekday,)
+
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def covers(shift: DutyShift, local: datetime, roster_has_holiday: bool) -> bool:
+    """The shift of today (or of yesterday, when it crosses midnight) covers `local`."""
+    now = local.hour * 60 + local.minute
+    start, end = _minutes(shift.start), _minutes(shift.end)
+    today = _day_matches(shift.days, local.date(), roster_has_holiday)
+    if start < end:
+        return today and start <= now < end
+    yesterday = _day_matches(shift.days, local.date() - timedelta(days=1), roster_has_holiday)
+    return (today and now >= start) or (yesterday and now < end)
+
+
+def _day_matches(days: list[str], day: date, roster_has_holiday: bool) -> bool:
+    keys = day_keys(day)
+    if keys[0] == "holiday":
+        return ("holiday" in days) if roster_has_holiday else keys[1] in days
+    return keys[0] in days
+
+
+async def on_duty(session: AsyncSession, org_id: int, at: datetime) -> list[int]:
+    """Staff ids on duty for `org_id` at `at` (an override replaces the weekly roster)."""
+    overrides = (
+        await session.execute(
+            select(DutyOverride.staff_id).where(
+                DutyOverride.org_id == org_id,
+                DutyOverride.starts_at <= at,
+                DutyOverride.ends_at > at,
+            )
+        )
+    ).scalars()
+    covering = list(dict.fromkeys(overrides))
+    if covering:
+        return covering
+    shifts = list(
+        (await session.execute(select(DutyShift).where(DutyShift.org_id == org_id))).scalars()
+    )
+    has_holiday = any("holiday" in shift.days for shift in shifts)
+    local = at.astimezone(ZoneInfo(get_settings().timezone))
+    return list(dict.fromkeys(s.staff_id for s in shifts if covers(s, local, has_holiday)))

@@ -1,0 +1,179 @@
+"""The worker loop: claims due timers and runs them; several may share the table.
+
+On PostgreSQL each claim is `SELECT ... FOR UPDATE SKIP LOCKED`, so any number of workers
+(`helpline worker`, or `python -m escalation.worker`) take disjoint batches. A claimed timer
+carries a lease: if its worker dies, another takes it over when the lease runs out. Steps,
+deadlines and re-alerts run in one transaction each (a crash rolls them back: idempotent).
+A delivery is marked `sending` and committed BEFORE the network call; a worker that finds a
+delivery still `sending` after a crash sends it again and marks it `possible_duplicate`
+(at-least-once, and the duplicate is marked).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select
+
+from escalation import chain, delivery, notifiers, reports
+from escalation.config import settings
+from escalation.models import Timer
+from helpline.db import session_scope, utcnow
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    kind: str
+    runs: int
+
+
+class Worker:
+    """Runs due timers. `clock` is injectable so tests move time instead of sleeping."""
+
+    def __init__(
+        self,
+        clock: Clock = utcnow,
+        *,
+        batch: int | None = None,
+        concurrency: int | None = None,
+        lease_seconds: float | None = None,
+        poll_seconds: float | None = None,
+    ) -> None:
+        conf = settings()["worker"]
+        self.clock = clock
+        self.batch = batch or int(conf["batch"])
+        self.lease = timedelta(seconds=lease_seconds or float(conf["lease_seconds"]))
+        self.poll = poll_seconds if poll_seconds is not None else float(conf["poll_seconds"])
+        self._limit = asyncio.Semaphore(concurrency or int(conf["concurrency"]))
+
+    async def claim(self) -> tuple[list[Claimed], list[delivery.Job]]:
+        """Take a batch of due timers (and timers whose worker's lease ran out).
+
+        Deliveries are prepared in the same transaction, so that `sending` is committed
+        before anything goes out.
+        """
+        async with session_scope() as session:
+            now = self.clock()
+            due = or_(
+                and_(Timer.state == "pending", Timer.due_at <= now),
+                and_(Timer.state == "running", Timer.lease_until < now),
+            )
+            query = (
+                select(Timer)
+                .where(due)
+                .order_by(Timer.due_at, Timer.id)
+                .limit(self.batch)
+                .with_for_update(skip_locked=True)
+            )
+            found = list((await session.execute(query)).scalars())
+            for timer in found:
+                timer.state, timer.lease_until = "running", now + self.lease
+                timer.runs += 1
+            sends = [t for t in found if t.kind == "deliver"]
+            jobs = await delivery.prepare(session, sends, now)
+            others = [Claimed(t.id, t.kind, t.runs) for t in found if t.kind != "deliver"]
+            return others, jobs
+
+    async def run_once(self) -> int:
+        """Claim and run one batch; returns how many timers it took."""
+        others, jobs = await self.claim()
+        async with notifiers.shared_http():
+            results = await asyncio.gather(
+                *(self._guarded(item) for item in others),
+                *(self._send(job) for job in jobs),
+            )
+        await delivery.record([job for job in results if isinstance(job, delivery.Job)], self.clock)
+        return len(others) + len(jobs)
+
+    async def _send(self, job: delivery.Job) -> delivery.Job:
+        async with self._limit:
+            return await delivery.run_job(job, self.clock)
+
+    async def drain(self, max_batches: int = 1000) -> int:
+        """Run batches until nothing is due (tests and `--once`)."""
+        total = 0
+        for _ in range(max_batches):
+            ran = await self.run_once()
+            total += ran
+            if not ran:
+                break
+        return total
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Poll until `stop` is set; a failing batch is logged and retried, never fatal."""
+        stop = stop or asyncio.Event()
+        while not stop.is_set():
+            try:
+                ran = await self.run_once()
+            except Exception as exc:  # the database may be briefly away: keep the loop alive
+                log.error("worker batch failed", extra={"error": type(exc).__name__})
+                ran = 0
+            if not ran:
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=self.poll)
+                except TimeoutError:
+                    pass
+
+    async def _guarded(self, item: Claimed) -> None:
+        async with self._limit:
+            try:
+                await self._run(item)
+            except Exception as exc:  # left running: its lease runs out and it is retried
+                log.error("timer failed", extra={"timer_id": item.id, "error": type(exc).__name__})
+
+    async def _run(self, item: Claimed) -> None:
+        async with session_scope() as session:
+            timer = await session.get(Timer, item.id, with_for_update=True)
+            if timer is None or timer.state != "running" or timer.runs != item.runs:
+                return  # taken over by another worker after our lease ran out
+            now = self.clock()
+            if item.kind == "step":
+                await chain.run_step(session, timer, now)
+            elif item.kind == "reack":
+                await chain.run_reack(session, timer, now)
+            elif item.kind == "deadline" and timer.report_id is not None:
+                await reports.mark_missed(session, timer.report_id, now)
+            timer.state, timer.done_at = "done", now
+
+
+async def serve_forever(lease_seconds: float | None = None) -> None:
+    """One worker until SIGTERM/SIGINT (`helpline worker`, `python -m escalation.worker`)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("escalation worker started")
+    try:
+        await Worker(lease_seconds=lease_seconds).run(stop)
+    finally:
+        from helpline.db import dispose_engine
+
+        await dispose_engine()
+
+
+async def background_service() -> None:
+    """The worker that runs inside `helpline serve`."""
+    await Worker().run()
+
+
+def main(lease_seconds: float | None = None) -> None:
+    from helpline.logs import configure_logging
+    from helpline.settings import get_settings
+
+    configure_logging(get_settings().log_level)
+    asyncio.run(serve_forever(lease_seconds))
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(float(sys.argv[1]) if len(sys.argv) > 1 else None)

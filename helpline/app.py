@@ -1,0 +1,108 @@
+"""The ASGI application factory: web form, console, Telegram webhook, background workers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from helpline import assembly
+from helpline.db import dispose_engine
+from helpline.web import SecurityHeaders, templates_for
+
+log = logging.getLogger(__name__)
+_templates = templates_for()
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    assembly.wire_hooks()
+    tasks = [asyncio.create_task(start()) for start in assembly.background_services()]
+    log.info("service started", extra={"background_services": len(tasks)})
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await dispose_engine()
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="Student help line",
+        lifespan=_lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    for router in assembly.routers():
+        app.include_router(router)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(Exception, _server_error)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def _wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "") or request.url.path.startswith(
+        "/api/"
+    )
+
+
+def _error_page(request: Request, status: int, title: str, detail: str) -> Response:
+    # Never echo what was submitted: the page shows only our own fixed words.
+    if _wants_json(request):
+        return JSONResponse({"error": title, "detail": detail}, status_code=status)
+    return _templates.TemplateResponse(
+        request,
+        "error.html",
+        {"status": status, "title": title, "detail": detail},
+        status_code=status,
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    titles = {
+        400: "请求有误",
+        401: "请先登录",
+        403: "无权访问",
+        404: "页面不存在",
+        405: "请求方式不对",
+        413: "内容太长",
+        429: "操作太频繁",
+    }
+    detail = exc.detail if isinstance(exc.detail, str) and exc.status_code < 500 else ""
+    response = _error_page(request, exc.status_code, titles.get(exc.status_code, "出错了"), detail)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _invalid_request(request: Request, exc: Exception) -> Response:
+    return _error_page(request, 400, "请求有误", "提交的内容不完整或格式不对，请返回后重试。")
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error", extra={"path": request.url.path, "error": type(exc).__name__})
+    return _error_page(
+        request, 500, "系统出错了", "请稍后再试。如果情况紧急，请直接拨打 110 或 12355。"
+    )
+
+
+__all__ = ["create_app", "HTMLResponse"]

@@ -1,0 +1,176 @@
+"""The `helpline` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from helpline.settings import get_settings
+
+app = typer.Typer(
+    help="Student help line: service, database, keys, audit, NLU.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+keys_app = typer.Typer(help="Encryption keys.", no_args_is_help=True)
+audit_app = typer.Typer(help="Audit log.", no_args_is_help=True)
+demo_app = typer.Typer(help="Demo configuration and data.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
+app.add_typer(demo_app, name="demo")
+console = Console(stderr=True)
+
+
+def _mount_optional() -> None:
+    """Sub-commands owned by the higher packages."""
+    from nlu.cli import app as nlu_app
+    from registers.cli import demo_generate
+    from triage.feedback import export_feedback
+
+    nlu_app.command("export-feedback")(export_feedback)
+    demo_app.command("generate")(demo_generate)
+    app.add_typer(nlu_app, name="nlu", help="Chinese message understanding.")
+    from helpline.assembly import extra_cli_commands
+
+    for name, command in extra_cli_commands():
+        if isinstance(command, typer.Typer):
+            app.add_typer(command, name=name)
+        else:
+            app.command(name)(command)
+
+
+@config_app.command("show")
+def config_show() -> None:
+    """Print the effective settings, secrets masked."""
+    typer.echo(json.dumps(get_settings().masked(), indent=2, ensure_ascii=False))
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "heads") -> None:
+    """Apply the database migrations."""
+    from helpline import dbadmin
+
+    dbadmin.upgrade(revision=revision)
+    typer.echo("database is up to date")
+
+
+@keys_app.command("rotate")
+def keys_rotate(batch: int = typer.Option(500, min=1)) -> None:
+    """Add a new key and re-encrypt every row under it (resumes an interrupted rotation)."""
+    asyncio.run(_rotate(batch))
+
+
+async def _rotate(batch: int) -> None:
+    from helpline.crypto import get_keyring
+    from helpline.db import dispose_engine, get_engine
+    from helpline.keyrotation import count_stale, reencrypt_all
+
+    ring, engine = get_keyring(), get_engine()
+    stale = await count_stale(engine, ring)
+    if stale:
+        console.print(f"resuming: {stale} values not yet under key {ring.current_id}")
+    elif get_settings().keys is None:
+        console.print(f"new key {ring.add_key()} added")
+        stale = await count_stale(engine, ring)
+    with _progress() as progress:
+        task = progress.add_task("re-encrypting", total=stale)
+        done = await reencrypt_all(engine, ring, batch, lambda n: progress.advance(task, n))
+    left = await count_stale(engine, ring)
+    await dispose_engine()
+    typer.echo(f"re-encrypted {done} values; current key {ring.current_id}; {left} left")
+    if left:
+        raise typer.Exit(1)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain; exit 1 naming the first broken event."""
+    result = asyncio.run(_verify())
+    if result.ok:
+        typer.echo(f"audit log intact: {result.checked} events")
+        return
+    typer.echo(
+        f"AUDIT LOG BROKEN at event {result.first_bad_id}: {result.reason} "
+        f"({result.checked} events verified before it)"
+    )
+    raise typer.Exit(1)
+
+
+async def _verify():  # noqa: ANN202
+    from helpline.audit import verify_chain
+    from helpline.db import dispose_engine, session_scope
+
+    async with session_scope() as session:
+        result = await verify_chain(session)
+    await dispose_engine()
+    return result
+
+
+@demo_app.command("load")
+def demo_load(
+    config: Path = typer.Option(None, help="demo YAML (default data/demo/config.yaml)"),
+    password: str = typer.Option(None, help="one password for every demo login"),
+) -> None:
+    """Create the demo district, schools, staff, rosters and policies; print new logins."""
+    from helpline.assembly import load_demo
+
+    path = config or get_settings().data_dir / "demo" / "config.yaml"
+    logins = asyncio.run(load_demo(path, password))
+    if not logins:
+        typer.echo("demo configuration already loaded (logins were printed the first time)")
+    for login in logins:
+        typer.echo(
+            f"{login.role:18} {login.username:18} password: {login.password}"
+            + (f"\n{'':18} TOTP: {login.totp_uri}" if login.totp_uri else "")
+        )
+
+
+@app.command()
+def serve(host: str = typer.Option(None), port: int = typer.Option(None)) -> None:
+    """Run the web app, the Telegram bot (when a token is set) and the escalation worker."""
+    import uvicorn
+
+    from helpline.app import create_app
+    from helpline.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    uvicorn.run(
+        create_app(),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+        proxy_headers=False,
+    )
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def main() -> None:
+    _mount_optional()
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

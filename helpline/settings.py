@@ -1,0 +1,117 @@
+"""Configuration: environment variables (prefix HELPLINE_) and an optional TOML file."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _config_file() -> Path:
+    return Path(os.environ.get("HELPLINE_CONFIG_FILE", PROJECT_ROOT / "var" / "helpline.toml"))
+
+
+class Settings(BaseSettings):
+    """Every setting of the service. Secrets are SecretStr so they never print in clear."""
+
+    model_config = SettingsConfigDict(env_prefix="HELPLINE_", extra="ignore")
+
+    var_dir: Path = PROJECT_ROOT / "var"
+    data_dir: Path = PROJECT_ROOT / "data"
+    database_url: str = ""
+    model_dir: Path | None = None
+    nlu_backend: str = "spacy"
+    rasa_url: str = "http://127.0.0.1:5005"
+
+    key_file: Path | None = None
+    keys: SecretStr | None = Field(
+        default=None, description="key ring as 'id:base64key,id:base64key' (newest last)"
+    )
+    pseudonym_key: SecretStr | None = None
+    secret_key: SecretStr | None = None
+
+    public_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    telegram_token: SecretStr | None = None
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_mode: str = "polling"
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_sender: str = "helpline@localhost"
+
+    timezone: str = "Asia/Shanghai"
+    log_level: str = "INFO"
+    receipt_attempts_per_hour: int = 10
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
+        return (init_settings, env_settings, toml)
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.var_dir / 'helpline.db'}"
+
+    @property
+    def effective_model_dir(self) -> Path:
+        return self.model_dir or self.var_dir / "models"
+
+    @property
+    def effective_key_file(self) -> Path:
+        return self.key_file or self.var_dir / "keys.json"
+
+    def masked(self) -> dict[str, Any]:
+        """The settings as a dict, with every secret and any password in a URL masked."""
+        out: dict[str, Any] = {}
+        for name, value in self.model_dump().items():
+            if isinstance(value, SecretStr):
+                out[name] = "********" if value.get_secret_value() else ""
+            elif name == "database_url" and value:
+                out[name] = _mask_url_password(value)
+            else:
+                out[name] = str(value) if isinstance(value, Path) else value
+        out["effective_database_url"] = _mask_url_password(self.effective_database_url)
+        return out
+
+
+def _mask_url_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "********"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests change the environment between runs)."""
+    get_settings.cache_clear()

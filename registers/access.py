@@ -1,0 +1,63 @@
+"""Who may read the statistics and registers, and for which organisations (triage's scopes)."""
+
+from __future__ import annotations
+
+from fastapi import HTTPException
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from registers.bundle import UnknownOrganisation, org_by_code
+from triage.models import Organisation, Role, StaffUser
+
+# Statistics and the register go to administrators, the school's safeguarding lead and auditors;
+# duty officers also see deadline compliance (they make the reports).
+STATISTICS_ROLES = frozenset({Role.admin, Role.safeguarding_lead, Role.auditor})
+COMPLIANCE_ROLES = STATISTICS_ROLES | {Role.duty_officer}
+REGISTER_ROLES = STATISTICS_ROLES
+REGISTER_EDIT_ROLES = frozenset({Role.safeguarding_lead})
+
+
+def can_view_statistics(staff: StaffUser) -> bool:
+    return staff.role in STATISTICS_ROLES
+
+
+def can_view_compliance(staff: StaffUser) -> bool:
+    return staff.role in COMPLIANCE_ROLES
+
+
+def can_view_register(staff: StaffUser) -> bool:
+    return staff.role in REGISTER_ROLES
+
+
+def can_edit_register(staff: StaffUser, org_id: int) -> bool:
+    return staff.role in REGISTER_EDIT_ROLES and org_id == staff.org_id
+
+
+def in_scope(staff: StaffUser, org: Organisation) -> bool:
+    return org.id == staff.org_id or (
+        staff.org.kind == "district" and org.parent_id == staff.org_id
+    )
+
+
+async def scoped_org(session: AsyncSession, staff: StaffUser, code: str | None) -> Organisation:
+    """The organisation asked for (default: the staff member's own), 404 outside the scope."""
+    if not code:
+        return staff.org
+    try:
+        org = await org_by_code(session, code)
+    except UnknownOrganisation:
+        org = None
+    if org is None or not in_scope(staff, org):
+        raise HTTPException(status_code=404, detail="没有找到这个单位。")
+    return org
+
+
+def nav_links(staff: StaffUser) -> list[tuple[str, str]]:
+    """The registers' pages this staff member may open (added to the console navigation)."""
+    links: list[tuple[str, str]] = []
+    if can_view_statistics(staff):
+        links.append(("/console/statistics", "统计月报"))
+    if can_view_compliance(staff):
+        links.append(("/console/compliance", "报告时限"))
+    if can_view_register(staff):
+        links.append(("/console/bullying", "欺凌登记表"))
+    return links

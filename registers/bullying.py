@@ -1,0 +1,169 @@
+"""The bullying register (学生欺凌化解处置工作一张表): one row per bullying case.
+
+Rows exist for every case labelled bullying; a BullyingRecord holds what the safeguarding lead
+recorded (investigation, determination 认定, handling, follow-up). Until then a row shows the
+defaults and the grade found in the case's report elements.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpline import audit
+from helpline.db import utcnow
+from registers.config import bullying_words
+from registers.models import BullyingRecord
+from triage.models import Case, Organisation
+
+BULLYING = "bullying"
+EDITABLE = (
+    "incident_date",
+    "grade",
+    "bullying_type",
+    "investigation",
+    "investigated_on",
+    "determination",
+    "determined_on",
+    "handling",
+    "follow_up",
+    "followed_up_on",
+    "note",
+)
+
+
+class RegisterError(ValueError):
+    """A register entry that cannot be saved as given (shown on the form)."""
+
+
+@dataclass
+class RegisterRow:
+    case_id: int
+    case_number: str
+    org_id: int
+    school: str
+    received_at: datetime
+    record: BullyingRecord  # unsaved (defaults) until the lead records something
+
+
+def _is_bullying(labels: list[str] | None) -> bool:
+    return BULLYING in (labels or [])
+
+
+async def register_rows(
+    session: AsyncSession,
+    org_ids: list[int],
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[RegisterRow]:
+    """The register's rows for cases of these organisations received in [start, end)."""
+    query = (
+        select(Case, Organisation.name)
+        .join(Organisation, Organisation.id == Case.org_id)
+        .where(Case.org_id.in_(org_ids), Case.merged_into_id.is_(None))
+        .order_by(Case.received_at, Case.id)
+    )
+    if start is not None and end is not None:
+        query = query.where(Case.received_at >= start, Case.received_at < end)
+    # Labels are JSON: filtered here in Python, the same way on SQLite and PostgreSQL.
+    found = [(case, name) for case, name in (await session.execute(query)).all()]
+    cases = [(case, name) for case, name in found if _is_bullying(case.labels)]
+    records = await _records(session, [case.id for case, _ in cases])
+    return [
+        RegisterRow(
+            case.id,
+            case.number,
+            case.org_id,
+            name,
+            case.received_at,
+            records.get(case.id) or default_record(case),
+        )
+        for case, name in cases
+    ]
+
+
+async def row_for(session: AsyncSession, case: Case) -> RegisterRow:
+    """The register row of one case (its organisation is loaded with it)."""
+    record = (await _records(session, [case.id])).get(case.id) or default_record(case)
+    return RegisterRow(case.id, case.number, case.org_id, case.org.name, case.received_at, record)
+
+
+async def _records(session: AsyncSession, case_ids: list[int]) -> dict[int, BullyingRecord]:
+    if not case_ids:
+        return {}
+    found = await session.execute(
+        select(BullyingRecord).where(BullyingRecord.case_id.in_(case_ids))
+    )
+    return {record.case_id: record for record in found.scalars()}
+
+
+def default_record(case: Case) -> BullyingRecord:
+    """A fresh (unsaved) record: the grade from the report elements, nothing decided yet."""
+    grades = json.loads(case.elements or "{}").get("grade") or []
+    return BullyingRecord(
+        case_id=case.id,
+        org_id=case.org_id,
+        grade=grades[0][:16] if grades else None,
+        investigation="received",
+        determination="pending",
+        handling=[],
+    )
+
+
+@dataclass(frozen=True)
+class Entry:
+    incident_date: date | None
+    grade: str | None
+    bullying_type: str | None
+    investigation: str
+    investigated_on: date | None
+    determination: str
+    determined_on: date | None
+    handling: list[str]
+    follow_up: str | None
+    followed_up_on: date | None
+    note: str | None
+
+
+def _check(entry: Entry) -> None:
+    def allowed(table: str, value: str | None) -> bool:
+        return value is None or value in bullying_words(table)
+
+    if not (
+        allowed("types", entry.bullying_type)
+        and allowed("investigation", entry.investigation)
+        and allowed("determination", entry.determination)
+        and allowed("follow_up", entry.follow_up)
+        and all(allowed("handling", code) for code in entry.handling)
+    ):
+        raise RegisterError("请从列表中选择。")
+    if entry.determination != "pending" and entry.investigation != "completed":
+        raise RegisterError("调查完毕后才能作出认定。")
+    if entry.grade is not None and len(entry.grade) > 16:
+        raise RegisterError("年级不能超过16个字。")
+    if entry.note is not None and len(entry.note) > 1000:
+        raise RegisterError("备注不能超过1000字。")
+
+
+async def save(session: AsyncSession, case: Case, staff_id: int, entry: Entry) -> BullyingRecord:
+    """Create or update the case's register row (audited with the names of changed fields)."""
+    if not _is_bullying(case.labels):
+        raise RegisterError("这个个案不是欺凌个案。")
+    _check(entry)
+    record = (await _records(session, [case.id])).get(case.id)
+    if record is None:
+        record = default_record(case)
+        session.add(record)
+    changed = [name for name in EDITABLE if getattr(record, name) != getattr(entry, name)]
+    for name in EDITABLE:
+        setattr(record, name, getattr(entry, name))
+    record.updated_by, record.updated_at = staff_id, utcnow()
+    await session.flush()
+    await audit.record(
+        session, f"staff:{staff_id}", "bullying_register.updated", "case", case.id, fields=changed
+    )
+    return record

@@ -1,0 +1,77 @@
+"""The month's files for one organisation: what the CLI writes and the scheduled delivery keeps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpline.db import utcnow
+from registers import compliance, exports
+from registers.bullying import register_rows
+from registers.config import month_bounds
+from registers.stats import monthly, scope_orgs
+from triage.models import Organisation
+
+FILES = (
+    "statistics.csv",
+    "statistics.xlsx",
+    "compliance.csv",
+    "compliance.xlsx",
+    "bullying-register.xlsx",
+)
+
+
+class UnknownOrganisation(LookupError):
+    pass
+
+
+async def org_by_code(session: AsyncSession, code: str) -> Organisation:
+    org = (
+        await session.execute(select(Organisation).where(Organisation.code == code))
+    ).scalar_one_or_none()
+    if org is None:
+        raise UnknownOrganisation(code)
+    return org
+
+
+async def build(
+    session: AsyncSession,
+    org: Organisation,
+    month: str,
+    now: datetime | None = None,
+    step: Callable[[str], None] = lambda name: None,
+) -> dict[str, bytes]:
+    """Every file of the month for `org` (a school, or a district with its schools)."""
+    now = now or utcnow()
+    start, end = month_bounds(month)
+    org_ids = [o.id for o in await scope_orgs(session, org)]
+    report = await monthly(session, org, month, now)
+    step("statistics")
+    found = await compliance.lines(session, org_ids, start, end, now)
+    summaries = compliance.summarise(found)
+    step("compliance")
+    register = await register_rows(session, org_ids, start, end)
+    step("register")
+    files = {
+        "statistics.csv": exports.statistics_csv(report),
+        "statistics.xlsx": exports.statistics_xlsx(report),
+        "compliance.csv": exports.compliance_csv(found),
+        "compliance.xlsx": exports.compliance_xlsx(found, summaries, org.name, month, now),
+        "bullying-register.xlsx": exports.bullying_xlsx(register, org.name, month, now),
+    }
+    step("files")
+    return files
+
+
+def write(files: dict[str, bytes], folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, content in files.items():
+        path = folder / name
+        path.write_bytes(content)
+        written.append(path)
+    return written

@@ -1,0 +1,88 @@
+"""`helpline report ...`: the month's files from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+app = typer.Typer(
+    help="Statistics and registers (月报, 欺凌登记表, 报告时限).", no_args_is_help=True
+)
+console = Console(stderr=True)
+
+
+@app.command("monthly")
+def monthly(
+    month: str = typer.Option(..., help="YYYY-MM (local time)"),
+    district: str = typer.Option(..., help="organisation code (a district or a school)"),
+    out: Path = typer.Option(Path("."), help="folder for the files"),
+) -> None:
+    """Write the month's statistics (CSV, XLSX), deadline compliance and bullying register."""
+    from registers.config import parse_month
+
+    try:
+        parse_month(month)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--month") from exc
+    written = asyncio.run(_monthly(month, district, out))
+    for path in written:
+        typer.echo(str(path))
+
+
+async def _monthly(month: str, code: str, out: Path) -> list[Path]:
+    from helpline.db import dispose_engine, session_scope
+    from registers import bundle
+
+    steps = ("statistics", "compliance", "register", "files")
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console
+    ) as progress:
+        task = progress.add_task(f"{code} {month}", total=len(steps) + 1)
+        try:
+            async with session_scope() as session:
+                try:
+                    org = await bundle.org_by_code(session, code)
+                except bundle.UnknownOrganisation:
+                    console.print(f"no organisation with code {code}")
+                    raise typer.Exit(1) from None
+                files = await bundle.build(
+                    session, org, month, step=lambda name: progress.advance(task)
+                )
+            written = bundle.write(files, out)
+            progress.advance(task)
+        finally:
+            await dispose_engine()
+    return written
+
+
+def demo_generate(
+    year: int = typer.Option(None, help="calendar year (default: last year)"),
+    seed: int = typer.Option(1, help="random seed (the same seed gives the same year)"),
+    cases: int = typer.Option(600, min=1, help="how many cases"),
+) -> None:
+    """Fill the database with a realistic, clearly fake year of cases (texts start 【演示】).
+
+    For the lead to mount as `helpline demo generate` (demo_app.command("generate")).
+    """
+    from helpline.db import utcnow
+
+    made = asyncio.run(_demo(year or utcnow().year - 1, seed, cases))
+    typer.echo(f"generated {made} demo cases")
+
+
+async def _demo(year: int, seed: int, cases: int) -> int:
+    from helpline import assembly
+    from helpline.db import dispose_engine, session_scope
+    from registers.demo_data import generate
+
+    assembly.wire_hooks()  # intake's hooks open the statutory reports and escalation chains
+    try:
+        with console.status(f"generating {cases} cases for {year}"):
+            async with session_scope() as session:
+                return await generate(session, year, seed, cases)
+    finally:
+        await dispose_engine()

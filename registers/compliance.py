@@ -1,0 +1,114 @@
+"""Deadline compliance: each statutory report, received -> reported, on time or how late.
+
+Escalation offers no listing across cases for a period, so this module holds the read-only query
+over escalation's StatutoryReport (and triage's Case); it never writes either table.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from escalation.models import StatutoryReport
+from helpline.db import utcnow
+from registers.config import month_of
+from registers.stats import report_outcome
+from triage.models import Case, Organisation
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    report_id: int
+    case_number: str
+    school: str
+    month: str
+    kind: str
+    authority: str
+    received_at: datetime
+    due_at: datetime
+    made_at: datetime | None
+    outcome: str  # on_time | late | missed | pending
+    late_minutes: int | None  # how late it was made, or how late it is now if still missing
+    minutes_to_report: int | None
+
+
+@dataclass
+class Summary:
+    school: str
+    month: str
+    due: int = 0
+    on_time: int = 0
+    late: int = 0
+    missed: int = 0
+    pending: int = 0
+    max_late_minutes: int = 0
+
+
+async def lines(
+    session: AsyncSession,
+    org_ids: list[int],
+    start: datetime,
+    end: datetime,
+    now: datetime | None = None,
+) -> list[ReportLine]:
+    """Every statutory report opened in [start, end) for cases of these organisations."""
+    now = now or utcnow()
+    query = (
+        select(StatutoryReport, Case.id, Case.received_at, Organisation.name)
+        .join(Case, Case.id == StatutoryReport.case_id)
+        .join(Organisation, Organisation.id == Case.org_id)
+        .where(
+            Case.org_id.in_(org_ids),
+            StatutoryReport.opened_at >= start,
+            StatutoryReport.opened_at < end,
+            Case.merged_into_id.is_(None),
+        )
+        .order_by(StatutoryReport.opened_at, StatutoryReport.id)
+    )
+    return [
+        _line(report, case_id, received_at, school, now)
+        for report, case_id, received_at, school in (await session.execute(query)).all()
+    ]
+
+
+def _line(
+    report: StatutoryReport, case_id: int, received_at: datetime, school: str, now: datetime
+) -> ReportLine:
+    outcome = report_outcome(report.state, report.late_minutes, report.due_at, now)
+    late = report.late_minutes
+    if outcome == "missed" and report.state != "done":
+        late = max(0, math.ceil((now - report.due_at).total_seconds() / 60))
+    taken = None
+    if report.made_at is not None:
+        taken = max(0, round((report.made_at - report.opened_at).total_seconds() / 60))
+    return ReportLine(
+        report_id=report.id,
+        case_number=f"{received_at:%Y}-{case_id:06d}",
+        school=school,
+        month=month_of(report.opened_at),
+        kind=report.kind,
+        authority=report.authority,
+        received_at=report.opened_at,
+        due_at=report.due_at,
+        made_at=report.made_at,
+        outcome=outcome,
+        late_minutes=late if outcome in ("late", "missed") else None,
+        minutes_to_report=taken,
+    )
+
+
+def summarise(found: list[ReportLine]) -> list[Summary]:
+    """Counts by (school, month), in order of school then month."""
+    groups: dict[tuple[str, str], Summary] = defaultdict(lambda: Summary("", ""))
+    for line in found:
+        summary = groups[(line.school, line.month)]
+        summary.school, summary.month = line.school, line.month
+        summary.due += 1
+        setattr(summary, line.outcome, getattr(summary, line.outcome) + 1)
+        summary.max_late_minutes = max(summary.max_late_minutes, line.late_minutes or 0)
+    return [groups[key] for key in sorted(groups)]

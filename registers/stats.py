@@ -1,0 +1,256 @@
+"""Monthly statistics (月报) per school and district, read-only over triage's and escalation's rows.
+
+Definitions (docs/registers.md repeats them; the tests compute the same figures independently):
+- a case belongs to the month in which it was received (local time); merged cases are left out;
+- a case counts once under each of its labels (a case can be bullying AND crisis);
+- first-response time: minutes from receipt to the first reply; median and p90 (nearest rank)
+  over the month's cases that had one;
+- statutory reports: those opened in the month for the scope's cases; made in time, made late,
+  missed (marked missed, or still due after its deadline) or pending (deadline not yet reached);
+- open cases: the month's cases not closed now;
+- repeat reporters: reporters of the month's cases with two or more cases up to the month's end.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from escalation.models import StatutoryReport
+from helpline.db import utcnow
+from registers.config import month_bounds, words
+from triage.models import Case, CaseStatus, Organisation, OrgKind, Reporter
+
+
+@dataclass
+class Figures:
+    """The month's figures for one organisation (or the whole of a district: `total`)."""
+
+    org_id: int
+    code: str
+    name: str
+    total: bool = False
+    cases: int = 0
+    by_category: Counter[str] = field(default_factory=Counter)
+    by_urgency: Counter[str] = field(default_factory=Counter)
+    by_channel: Counter[str] = field(default_factory=Counter)
+    by_reporter: Counter[str] = field(default_factory=Counter)
+    response_minutes: list[float] = field(default_factory=list)
+    reports: Counter[str] = field(default_factory=Counter)
+    open_cases: int = 0
+    repeat_reporters: int = 0
+
+    @property
+    def responded(self) -> int:
+        return len(self.response_minutes)
+
+    @property
+    def median_minutes(self) -> float | None:
+        if not self.response_minutes:
+            return None
+        return round(statistics.median(self.response_minutes), 1)
+
+    @property
+    def p90_minutes(self) -> float | None:
+        return percentile(self.response_minutes, 90)
+
+
+@dataclass
+class MonthlyReport:
+    month: str
+    org_id: int
+    code: str
+    name: str
+    generated_at: datetime
+    columns: list[Figures]  # the whole scope first, then each organisation in it
+
+
+def percentile(values: list[float], pct: int) -> float | None:
+    """Nearest-rank percentile (the smallest value with at least pct% of values at or below)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return round(ordered[rank - 1], 1)
+
+
+REPORT_OUTCOMES = ("on_time", "late", "missed", "pending")
+
+
+def report_outcome(state: str, late_minutes: int | None, due_at: datetime, now: datetime) -> str:
+    """How a statutory report stands: on_time, late, missed or pending."""
+    if state == "done":
+        return "late" if late_minutes else "on_time"
+    if state == "missed" or due_at <= now:
+        return "missed"
+    return "pending"
+
+
+async def scope_orgs(session: AsyncSession, org: Organisation) -> list[Organisation]:
+    """The organisation and, for a district, its schools (by code)."""
+    if org.kind != OrgKind.district:
+        return [org]
+    schools = await session.execute(
+        select(Organisation).where(Organisation.parent_id == org.id).order_by(Organisation.code)
+    )
+    return [org, *schools.scalars()]
+
+
+async def monthly(
+    session: AsyncSession, org: Organisation, month: str, now: datetime | None = None
+) -> MonthlyReport:
+    """The month's figures for `org` (a school, or a district with each of its schools)."""
+    now = now or utcnow()
+    start, end = month_bounds(month)
+    orgs = await scope_orgs(session, org)
+    per_org = {o.id: Figures(o.id, o.code, o.name) for o in orgs}
+    total = Figures(org.id, org.code, org.name, total=True)
+    rows = await _month_cases(session, list(per_org), start, end)
+    repeaters = await _repeat_reporters(session, {row.reporter_id for row in rows}, end)
+    for row in rows:
+        for figures in (total, per_org[row.org_id]):
+            _add_case(figures, row)
+    for figures in (total, *per_org.values()):
+        figures.repeat_reporters = len(
+            {r.reporter_id for r in rows if r.reporter_id in repeaters and _in(figures, r)}
+        )
+    for report_row in await _month_reports(session, list(per_org), start, end):
+        outcome = report_outcome(report_row.state, report_row.late_minutes, report_row.due_at, now)
+        for figures in (total, per_org[report_row.org_id]):
+            figures.reports["due"] += 1
+            figures.reports[outcome] += 1
+    # A school's own report has one column; a district's has the total, then each organisation.
+    columns = [total] if org.kind != OrgKind.district else [total, *per_org.values()]
+    return MonthlyReport(month, org.id, org.code, org.name, now, columns)
+
+
+def _in(figures: Figures, row: Any) -> bool:
+    return figures.total or figures.org_id == row.org_id
+
+
+def _add_case(figures: Figures, row: Any) -> None:
+    figures.cases += 1
+    figures.by_category.update(dict.fromkeys(row.labels or ["general"], 1))
+    figures.by_urgency[row.urgency] += 1
+    figures.by_channel[row.channel] += 1
+    figures.by_reporter[row.kind] += 1
+    if row.first_response_at is not None:
+        seconds = (row.first_response_at - row.received_at).total_seconds()
+        figures.response_minutes.append(max(0.0, seconds / 60))
+    if row.status != CaseStatus.closed:
+        figures.open_cases += 1
+
+
+async def _month_cases(
+    session: AsyncSession, org_ids: list[int], start: datetime, end: datetime
+) -> list[Any]:
+    query = (
+        select(
+            Case.id,
+            Case.org_id,
+            Case.reporter_id,
+            Case.channel,
+            Case.labels,
+            Case.urgency,
+            Case.status,
+            Case.received_at,
+            Case.first_response_at,
+            Reporter.kind,
+        )
+        .join(Reporter, Reporter.id == Case.reporter_id)
+        .where(
+            Case.org_id.in_(org_ids),
+            Case.received_at >= start,
+            Case.received_at < end,
+            Case.merged_into_id.is_(None),
+        )
+    )
+    return list((await session.execute(query)).all())
+
+
+async def _repeat_reporters(
+    session: AsyncSession, reporter_ids: set[int], end: datetime
+) -> set[int]:
+    if not reporter_ids:
+        return set()
+    query = (
+        select(Case.reporter_id)
+        .where(
+            Case.reporter_id.in_(reporter_ids),
+            Case.received_at < end,
+            Case.merged_into_id.is_(None),
+        )
+        .group_by(Case.reporter_id)
+        .having(func.count(Case.id) >= 2)
+    )
+    return set((await session.execute(query)).scalars())
+
+
+async def _month_reports(
+    session: AsyncSession, org_ids: list[int], start: datetime, end: datetime
+) -> list[Any]:
+    query = (
+        select(
+            StatutoryReport.state,
+            StatutoryReport.late_minutes,
+            StatutoryReport.due_at,
+            Case.org_id,
+        )
+        .join(Case, Case.id == StatutoryReport.case_id)
+        .where(
+            Case.org_id.in_(org_ids),
+            StatutoryReport.opened_at >= start,
+            StatutoryReport.opened_at < end,
+            Case.merged_into_id.is_(None),
+        )
+    )
+    return list((await session.execute(query)).all())
+
+
+# --- the table every view and export is made from -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    section: str
+    item: str
+    values: list[int | float | None]
+    # A derived figure (median, p90) is suppressed when the count it rests on is small.
+    basis: list[int] | None = None
+
+
+def rows(report: MonthlyReport) -> list[Row]:
+    """The report as labelled rows, one value per column (no suppression applied here)."""
+    cols = report.columns
+    responded = [c.responded for c in cols]
+    out = [Row("个案", "个案总数", [c.cases for c in cols])]
+    sections = (
+        ("类别", "labels", "by_category"),
+        ("紧急程度", "urgencies", "by_urgency"),
+        ("渠道", "channels", "by_channel"),
+        ("求助人", "reporter_kinds", "by_reporter"),
+    )
+    for section, table, attr in sections:
+        for code, word in words(table).items():
+            out.append(Row(section, word, [getattr(c, attr)[code] for c in cols]))
+    out += [
+        Row("首次响应", "已响应个案", [c.responded for c in cols]),
+        Row("首次响应", "中位数（分钟）", [c.median_minutes for c in cols], responded),
+        Row("首次响应", "P90（分钟）", [c.p90_minutes for c in cols], responded),
+    ]
+    labels = {"due": "应报告", "on_time": "按时报告", "late": "逾期报告", "missed": "未按时报告"}
+    labels["pending"] = "未到期"
+    for key, word in labels.items():
+        out.append(Row("法定报告", word, [c.reports[key] for c in cols]))
+    out += [
+        Row("其他", "未结案个案", [c.open_cases for c in cols]),
+        Row("其他", "重复求助人", [c.repeat_reporters for c in cols]),
+    ]
+    return out

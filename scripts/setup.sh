@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Creates .venv (Python 3.11) and installs the project with its dev extras; a no-op when the
+# installed environment already matches pyproject.toml.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+find_python() {
+  for candidate in python3.11 "$(command -v pyenv >/dev/null 2>&1 && echo "$(pyenv root)/versions/$(pyenv versions --bare 2>/dev/null | grep -E '^3\.11' | tail -1)/bin/python")" python3; do
+    if [ -n "$candidate" ] && command -v "$candidate" >/dev/null 2>&1 \
+      && "$candidate" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
+      echo "$candidate"; return 0
+    fi
+  done
+  echo "no Python >= 3.11 found" >&2; return 1
+}
+
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys' 2>/dev/null; then
+  rm -rf .venv
+  "$(find_python)" -m venv .venv
+fi
+stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+if [ ! -f "$stamp" ]; then
+  .venv/bin/python -m pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING' || true
+  .venv/bin/python -m pip install --quiet -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' || true
+  .venv/bin/python -c 'import helpline, spacy, telegram, fastapi, sqlalchemy'  # fail loudly
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi

@@ -1,0 +1,132 @@
+"""Many reporters writing at once, through the Bot API stand-in and the web form.
+
+Shared by tests/bot/test_concurrency.py and benchmarks/intake.py. Every message carries its
+reporter's marker, so afterwards `check` can prove that every message is stored, each reporter
+has their own case, and nothing was mixed up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy import select
+
+from helpline.crypto import get_keyring
+from helpline.db import session_scope
+from tests.telegram_standin import TelegramStandin
+from triage.models import Case, Message, Reporter
+
+FIRST = "编号{marker}：班上同学经常欺负我，今天又把我的书包扔进了垃圾桶"
+SECOND = "编号{marker}：我不敢告诉爸妈，怕他们担心"
+MARKER = re.compile(r"编号([TW]\d+)：")
+CHAT_BASE = 900_000
+
+
+@dataclass
+class LoadResult:
+    telegram: int
+    web: int
+    messages: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.messages / self.seconds if self.seconds else 0.0
+
+
+async def _telegram(api: TelegramStandin, n: int, wait_seconds: float) -> None:
+    for i in range(n):
+        chat = CHAT_BASE + i
+        api.push_update(api.text_update(chat, FIRST.format(marker=f"T{i}")))
+        api.push_update(api.text_update(chat, SECOND.format(marker=f"T{i}")))
+
+    def all_answered() -> None:
+        deadline = time.monotonic() + wait_seconds
+        while time.monotonic() < deadline:
+            answered = {c.chat_id for c in api.calls("sendMessage")}
+            counts = [len(api.calls("sendMessage", CHAT_BASE + i)) for i in range(n)]
+            if len(answered) >= n and min(counts, default=2) >= 2:
+                return
+            time.sleep(0.05)
+        raise AssertionError("not every Telegram reporter was answered in time")
+
+    await asyncio.to_thread(all_answered)
+
+
+async def _web_reporter(client: httpx.AsyncClient, csrf: str, i: int) -> None:
+    marker = f"W{i}"
+    first = await client.post(
+        "/report",
+        data={"csrf_token": csrf, "reporter_kind": "student", "what": FIRST.format(marker=marker)},
+    )
+    assert first.status_code == 200, first.status_code
+    code = re.search(r'id="receipt-code"[^>]*>([A-Z0-9-]+)<', first.text)
+    assert code is not None
+    opened = await client.post("/follow-up", data={"csrf_token": csrf, "code": code.group(1)})
+    assert opened.status_code == 200, opened.status_code
+    token = re.search(r'name="token" value="([^"]+)"', opened.text)
+    assert token is not None
+    added = await client.post(
+        "/follow-up/add",
+        data={"csrf_token": csrf, "token": token.group(1), "text": SECOND.format(marker=marker)},
+    )
+    assert added.status_code == 200, added.status_code
+
+
+async def run_load(
+    api: TelegramStandin, client: httpx.AsyncClient, n_telegram: int, n_web: int
+) -> LoadResult:
+    page = await client.get("/report")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf is not None
+    started = time.monotonic()
+    await asyncio.gather(
+        _telegram(api, n_telegram, wait_seconds=300),
+        *(_web_reporter(client, csrf.group(1), i) for i in range(n_web)),
+    )
+    seconds = time.monotonic() - started
+    return LoadResult(n_telegram, n_web, 2 * (n_telegram + n_web), seconds)
+
+
+async def check(n_telegram: int, n_web: int) -> None:
+    """Every message stored, in its own reporter's one case, in order; nothing mixed."""
+    async with session_scope() as s:
+        rows = (
+            await s.execute(
+                select(Message, Case.reporter_id, Case.channel, Reporter.pseudonym)
+                .join(Case, Case.id == Message.case_id)
+                .join(Reporter, Reporter.id == Case.reporter_id)
+                .where(Message.direction == "in")
+                .order_by(Message.id)
+            )
+        ).all()
+    by_marker: dict[str, list[tuple[int, int, str, str, str]]] = {}
+    for message, reporter_id, channel, pseudonym in rows:
+        found = MARKER.match(message.text or "")
+        assert found, "a stored message lost its text"
+        by_marker.setdefault(found.group(1), []).append(
+            (message.case_id, reporter_id, channel, pseudonym, message.text or "")
+        )
+    expected = {f"T{i}" for i in range(n_telegram)} | {f"W{i}" for i in range(n_web)}
+    assert set(by_marker) == expected, "messages missing or unexpected"
+    ring = get_keyring()
+    cases: set[int] = set()
+    for marker, stored in by_marker.items():
+        assert len(stored) == 2, f"{marker}: {len(stored)} messages"
+        assert len({case for case, *_ in stored}) == 1, f"{marker}: split over cases"
+        assert [t for *_, t in stored] == [
+            FIRST.format(marker=marker),
+            SECOND.format(marker=marker),
+        ]
+        case_id, _, channel, pseudonym, _ = stored[0]
+        if marker.startswith("T"):
+            chat = CHAT_BASE + int(marker[1:])
+            assert channel == "telegram" and pseudonym == ring.pseudonym("telegram", str(chat))
+        else:
+            assert channel == "web"
+        cases.add(case_id)
+    assert len(cases) == len(expected), "two reporters share a case"

@@ -1,0 +1,78 @@
+"""Fixtures for escalation tests: stand-ins wired into the settings, a demo school policy."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+
+import pytest
+import pytest_asyncio
+
+from tests.escalation.support import Clock, SmtpSink, WebhookReceiver
+
+# Monday 2026-11-16 10:00 in Shanghai (02:00 UTC): duty.a is on duty at sch-a.
+MONDAY_10 = datetime(2026, 11, 16, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    with SmtpSink() as sink:
+        yield sink
+
+
+@pytest.fixture
+def webhook() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(MONDAY_10)
+
+
+@pytest_asyncio.fixture
+async def wired(db_url: str, smtp: SmtpSink, webhook: WebhookReceiver) -> AsyncIterator[dict]:
+    """SMTP pointed at the sink, hooks wired, a school policy alerting duty + a webhook group."""
+    from helpline import assembly
+    from helpline.db import session_scope
+    from helpline.settings import reset_settings
+
+    os.environ["HELPLINE_SMTP_HOST"] = "127.0.0.1"
+    os.environ["HELPLINE_SMTP_PORT"] = str(smtp.port)
+    reset_settings()
+    assembly.wire_hooks()
+    from escalation import setup
+
+    async with session_scope() as session:
+        await setup.add_channel(
+            session, {"org": "sch-a", "name": "duty-group", "kind": "webhook", "url": webhook.url}
+        )
+        await setup.add_policy(session, SCHOOL_POLICY)
+    yield {"smtp": smtp, "webhook": webhook}
+    for name in ("HELPLINE_SMTP_HOST", "HELPLINE_SMTP_PORT"):
+        os.environ.pop(name, None)
+    reset_settings()
+
+
+SCHOOL_POLICY = {
+    "org": "sch-a",
+    "name": "一中紧急升级",
+    "urgencies": ["emergency", "high"],
+    "repeat": 2,
+    "reack_minutes": 30,
+    "steps": [
+        {
+            "targets": [
+                {"notify": "on_duty", "org": "school"},
+                {"notify": "group", "group": "duty-group"},
+            ],
+            "wait_minutes": 2,
+        },
+        {"notify": "role", "role": "safeguarding_lead", "org": "school", "wait_minutes": 3},
+        {"notify": "on_duty", "org": "district", "wait_minutes": 5},
+    ],
+}
+
+TEACHER_ABUSE = "我们班主任刘建国老师晚上把我叫到办公室摸我的身体，还不让我告诉别人，我好害怕"

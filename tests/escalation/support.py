@@ -1,0 +1,215 @@
+"""Local stand-ins for escalation tests: a webhook receiver, an SMTP sink, a movable clock."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email import message_from_bytes
+from email.policy import default as email_policy
+from typing import Any
+
+import uvicorn
+from aiosmtpd.controller import Controller
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Clock:
+    """An injectable clock that tests move forward instead of sleeping."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@dataclass
+class Received:
+    path: str
+    query: dict[str, str]
+    body: dict[str, Any]
+    raw: str
+    at: float
+
+
+@dataclass
+class WebhookReceiver:
+    """HTTP receiver on 127.0.0.1; `fail_status` makes it answer with an error."""
+
+    fail_status: int | None = None
+    answer: dict[str, Any] = field(default_factory=lambda: {"errcode": 0, "errmsg": "ok"})
+    delay: float = 0.0
+    received: list[Received] = field(default_factory=list)
+    attempts: int = 0
+
+    def __post_init__(self) -> None:
+        self.port = free_port()
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    async def _hook(self, request: Request) -> JSONResponse:
+        raw = (await request.body()).decode()
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        with self._lock:
+            self.attempts += 1
+            if self.fail_status:
+                return JSONResponse({"error": "down"}, status_code=self.fail_status)
+            self.received.append(
+                Received(
+                    request.url.path, dict(request.query_params), json.loads(raw), raw, time.time()
+                )
+            )
+        return JSONResponse(self.answer)
+
+    def start(self) -> WebhookReceiver:
+        app = Starlette(routes=[Route("/{path:path}", self._hook, methods=["POST"])])
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("webhook receiver did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+    def __enter__(self) -> WebhookReceiver:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class _Handler:
+    def __init__(self, sink: SmtpSink) -> None:
+        self.sink = sink
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, ANN201, N802
+        self.sink.attempts += 1
+        if self.sink.refuse or address in self.sink.refuse_to:
+            return "554 5.7.1 refused by test"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
+        message = message_from_bytes(envelope.content, policy=email_policy)
+        self.sink.messages.append((list(envelope.rcpt_tos), message, time.time()))
+        return "250 Message accepted"
+
+
+class SmtpSink:
+    """aiosmtpd on 127.0.0.1; `refuse` makes it reject every recipient."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.refuse = False
+        self.refuse_to: set[str] = set()
+        self.attempts = 0
+        self.messages: list[tuple[list[str], Any, float]] = []
+        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+
+    def __enter__(self) -> SmtpSink:
+        self._controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._controller.stop()
+
+    def bodies(self) -> list[str]:
+        return [f"{m['Subject']}\n{m.get_content()}" for _, m, _ in self.messages]
+
+
+async def queue_alerts(session: Any, n: int, url: str, due_at: datetime) -> list[int]:
+    """`n` webhook alerts of one active chain, all due at `due_at` (load tests, benchmark)."""
+    from sqlalchemy import insert, select
+
+    from escalation.models import AlertChannel, Delivery, Escalation, EscalationPolicy, Timer
+    from triage.models import Case, Organisation, Reporter
+
+    org = (
+        await session.execute(select(Organisation).where(Organisation.code == "sch-a"))
+    ).scalar_one()
+    policy = (await session.execute(select(EscalationPolicy).limit(1))).scalar_one()
+    channel = AlertChannel(org_id=org.id, name="load", kind="webhook", target=url)
+    reporter = Reporter(channel="web", pseudonym=f"load-{time.time_ns()}")
+    session.add_all([channel, reporter])
+    await session.flush()
+    case = Case(
+        org_id=org.id,
+        reporter_id=reporter.id,
+        channel="web",
+        labels=["bullying"],
+        urgency="high",
+        urgency_rank=1,
+        received_at=due_at,
+        first_response_due=due_at,
+        last_activity_at=due_at,
+    )
+    session.add(case)
+    await session.flush()
+    chain = Escalation(
+        case_id=case.id, policy_id=policy.id, reason="opened", state="active", started_at=due_at
+    )
+    session.add(chain)
+    await session.flush()
+    rows = [
+        {
+            "escalation_id": chain.id,
+            "case_id": case.id,
+            "round": 1,
+            "step": 0,
+            "purpose": "alert",
+            "channel": "webhook",
+            "alert_channel_id": channel.id,
+            "state": "pending",
+            "attempts": 0,
+            "created_at": due_at,
+            "due_at": due_at,
+            "possible_duplicate": False,
+        }
+        for _ in range(n)
+    ]
+    ids = list((await session.execute(insert(Delivery).returning(Delivery.id), rows)).scalars())
+    timers = [
+        {
+            "kind": "deliver",
+            "delivery_id": i,
+            "due_at": due_at,
+            "state": "pending",
+            "runs": 0,
+            "round": 1,
+            "step": 0,
+        }
+        for i in ids
+    ]
+    await session.execute(insert(Timer), timers)
+    return ids

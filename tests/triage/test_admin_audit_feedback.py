@@ -1,0 +1,128 @@
+"""Administration, the auditor's page, response-target overrides and the feedback export."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import yaml
+from sqlalchemy import select
+
+from helpline.audit import AuditEvent, verify_chain
+from helpline.db import session_scope
+from tests.conftest import csrf_from, login
+from tests.triage.support import BULLYING, load_case, new_case
+from triage import feedback
+from triage.models import StaffUser
+
+
+async def _csrf(client) -> str:
+    return csrf_from((await client.get("/console")).text)
+
+
+async def test_admin_sets_targets_that_new_cases_use(client):
+    await login(client, "admin.district")
+    page = await client.get("/console/admin/targets")
+    assert page.status_code == 200 and 'value="30"' in page.text
+    data = {"emergency": 3, "high": 20, "medium": 120, "low": 600}
+    r = await client.post(
+        "/console/admin/targets", data={"csrf_token": await _csrf(client), **data}
+    )
+    assert r.status_code == 303
+    bad = {"emergency": 60, "high": 20, "medium": 120, "low": 600}
+    r = await client.post("/console/admin/targets", data={"csrf_token": await _csrf(client), **bad})
+    assert r.status_code == 400  # a more urgent level may not have a longer target
+    case = await load_case(await new_case(BULLYING))
+    minutes = {"emergency": 3, "high": 20, "medium": 120, "low": 600}[case.urgency]
+    assert case.first_response_due - case.received_at == timedelta(minutes=minutes)
+
+
+async def test_admin_creates_account_that_can_log_in(client):
+    await login(client, "admin.district")
+    r = await client.post(
+        "/console/admin/staff",
+        data={
+            "csrf_token": await _csrf(client),
+            "username": "counsellor.c",
+            "display_name": "陈老师",
+            "role": "counsellor",
+            "org": "sch-b",
+        },
+    )
+    assert r.status_code == 200
+    password = re.search(r'id="new-password">([^<]+)<', r.text).group(1)
+    assert "otpauth://" in r.text
+    async with session_scope() as s:
+        staff = (
+            await s.execute(select(StaffUser).where(StaffUser.username == "counsellor.c"))
+        ).scalar_one()
+        assert staff.password_hash != password and staff.org.code == "sch-b"
+    r = await client.post(
+        f"/console/admin/staff/{staff.id}/active",
+        data={"csrf_token": await _csrf(client), "active": "false"},
+    )
+    assert r.status_code == 303
+    client.cookies.clear()
+    assert (await login(client, "counsellor.c", password)).status_code == 401
+
+
+async def test_admin_cannot_demote_self(client):
+    await login(client, "admin.district")
+    async with session_scope() as s:
+        me = (
+            await s.execute(select(StaffUser.id).where(StaffUser.username == "admin.district"))
+        ).scalar_one()
+    r = await client.post(
+        f"/console/admin/staff/{me}/role",
+        data={"csrf_token": await _csrf(client), "role": "auditor"},
+    )
+    assert r.status_code == 400
+
+
+async def test_auditor_reads_who_saw_a_case_without_content(client):
+    case_id = await new_case(BULLYING)
+    number = (await load_case(case_id)).number
+    await login(client, "counsellor.a")
+    await client.get(f"/console/cases/{case_id}")
+    client.cookies.clear()
+    await login(client, "auditor.district")
+    page = await client.get(f"/console/audit?case={number}")
+    assert page.status_code == 200
+    assert "查看个案" in page.text and "王老师" in page.text
+    assert BULLYING not in page.text
+    assert (await client.get(f"/console/cases/{case_id}")).status_code == 403
+    async with session_scope() as s:
+        actions = (
+            (await s.execute(select(AuditEvent.action).where(AuditEvent.object_id == str(case_id))))
+            .scalars()
+            .all()
+        )
+        assert "audit.viewed" in actions and "case.viewed" in actions
+        assert (await verify_chain(s)).ok
+
+
+async def test_export_feedback_writes_rasa_training_data(client, tmp_path):
+    case_id = await new_case("同学天天打我，还抢我的钱，我电话13812345678")
+    await login(client, "counsellor.a")
+    r = await client.post(
+        f"/console/cases/{case_id}/labels",
+        data={
+            "csrf_token": await _csrf(client),
+            "labels": ["bullying", "crisis"],
+            "urgency": "high",
+        },
+    )
+    assert r.status_code == 303
+    out = tmp_path / "feedback.yml"
+    count = await feedback.export(out)
+    assert count == 1
+    data = yaml.safe_load(out.read_text(encoding="utf-8"))
+    assert data["version"] == "3.1"
+    [block] = data["nlu"]
+    assert block["intent"] == "bullying+crisis" and block["metadata"] == {"urgency": "high"}
+    assert "同学天天打我" in block["examples"] and "13812345678" not in block["examples"]
+    async with session_scope() as s:
+        exported = (
+            await s.execute(select(AuditEvent).where(AuditEvent.action == "feedback.exported"))
+        ).scalar_one()
+        assert exported.details["examples"] == 1

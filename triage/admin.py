@@ -1,0 +1,193 @@
+"""Administration: schools, staff accounts and roles, first-response targets."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import pyotp
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpline import audit
+from helpline.db import utcnow
+from triage import permissions as perm
+from triage.auth import ROLES_NEEDING_TOTP, StaffSession, hash_password
+from triage.models import Organisation, OrgKind, ResponseTarget, Role, StaffUser
+from triage.policy import URGENCY_ORDER
+
+CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,31}$")
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+MAX_TARGET_MINUTES = 7 * 24 * 60
+
+
+class AdminError(ValueError):
+    """Shown to the administrator as it is (fixed Chinese sentences only)."""
+
+
+def _actor(staff: StaffUser) -> str:
+    return f"staff:{staff.id}"
+
+
+async def orgs_in_scope(session: AsyncSession, admin: StaffUser) -> list[Organisation]:
+    rows = await session.execute(
+        select(Organisation)
+        .where(perm.scope_org_clause(admin, Organisation.id))
+        .order_by(Organisation.kind, Organisation.code)
+    )
+    return list(rows.scalars())
+
+
+async def create_school(
+    session: AsyncSession, admin: StaffUser, code: str, name: str
+) -> Organisation:
+    if admin.org.kind != OrgKind.district:
+        raise AdminError("只有区级管理员可以添加学校。")
+    code, name = code.strip().lower(), name.strip()
+    if not CODE.match(code) or not 2 <= len(name) <= 200:
+        raise AdminError("学校代码（小写字母、数字、短横线）或名称不正确。")
+    taken = await session.execute(select(Organisation.id).where(Organisation.code == code))
+    if taken.scalar_one_or_none() is not None:
+        raise AdminError("这个学校代码已经存在。")
+    org = Organisation(
+        kind=OrgKind.school, code=code, name=name, parent_id=admin.org_id, region=admin.org.region
+    )
+    session.add(org)
+    await session.flush()
+    await audit.record(session, _actor(admin), "org.created", "organisation", org.id)
+    return org
+
+
+async def staff_in_scope(session: AsyncSession, admin: StaffUser) -> list[StaffUser]:
+    rows = await session.execute(
+        select(StaffUser)
+        .where(perm.scope_org_clause(admin, StaffUser.org_id))
+        .order_by(StaffUser.org_id, StaffUser.username)
+    )
+    return list(rows.scalars())
+
+
+async def staff_for_admin(session: AsyncSession, admin: StaffUser, staff_id: int) -> StaffUser:
+    """The account if it lies in the administrator's scope (else LookupError -> 404)."""
+    target = await session.get(StaffUser, staff_id)
+    if target is None or target.org_id not in {o.id for o in await orgs_in_scope(session, admin)}:
+        raise LookupError("staff")
+    return target
+
+
+async def _org_by_code(session: AsyncSession, admin: StaffUser, code: str) -> Organisation:
+    for org in await orgs_in_scope(session, admin):
+        if org.code == code:
+            return org
+    raise AdminError("请选择本辖区内的单位。")
+
+
+def _role(role: str) -> Role:
+    try:
+        return Role(role)
+    except ValueError as exc:
+        raise AdminError("角色不正确。") from exc
+
+
+async def create_staff(
+    session: AsyncSession,
+    admin: StaffUser,
+    username: str,
+    display_name: str,
+    role: str,
+    org_code: str,
+    email: str | None,
+) -> tuple[StaffUser, str, str | None]:
+    """A new account; returns it with its one-time password and TOTP URI (shown once)."""
+    username, display_name = username.strip().lower(), display_name.strip()
+    if not USERNAME.match(username) or not 1 <= len(display_name) <= 100:
+        raise AdminError("用户名（3-64位小写字母、数字、点、短横线）或姓名不正确。")
+    taken = await session.execute(select(StaffUser.id).where(StaffUser.username == username))
+    if taken.scalar_one_or_none() is not None:
+        raise AdminError("这个用户名已经存在。")
+    org = await _org_by_code(session, admin, org_code)
+    role_value = _role(role)
+    password = secrets.token_urlsafe(12)
+    totp = pyotp.random_base32() if role_value in ROLES_NEEDING_TOTP else None
+    staff = StaffUser(
+        org_id=org.id,
+        username=username,
+        display_name=display_name,
+        role=role_value,
+        password_hash=hash_password(password),
+        totp_secret=totp,
+        email=(email or "").strip() or None,
+    )
+    session.add(staff)
+    await session.flush()
+    await audit.record(session, _actor(admin), "staff.created", "staff", staff.id, role=role_value)
+    uri = pyotp.TOTP(totp).provisioning_uri(name=username, issuer_name="Helpline") if totp else None
+    return staff, password, uri
+
+
+def _not_self(admin: StaffUser, target: StaffUser) -> None:
+    if admin.id == target.id:
+        raise AdminError("不能修改自己的账号状态或角色。")
+
+
+async def _end_sessions(session: AsyncSession, target: StaffUser) -> None:
+    await session.execute(delete(StaffSession).where(StaffSession.staff_id == target.id))
+
+
+async def set_active(
+    session: AsyncSession, admin: StaffUser, target: StaffUser, active: bool
+) -> None:
+    _not_self(admin, target)
+    target.active = active
+    if not active:
+        await _end_sessions(session, target)
+    action = "staff.activated" if active else "staff.deactivated"
+    await audit.record(session, _actor(admin), action, "staff", target.id)
+
+
+async def reset_password(session: AsyncSession, admin: StaffUser, target: StaffUser) -> str:
+    """A new one-time password (shown once); unlocks the account and ends its sessions."""
+    password = secrets.token_urlsafe(12)
+    target.password_hash = hash_password(password)
+    target.failed_logins, target.locked_until = 0, None
+    await _end_sessions(session, target)
+    await audit.record(session, _actor(admin), "staff.password_reset", "staff", target.id)
+    return password
+
+
+async def set_role(session: AsyncSession, admin: StaffUser, target: StaffUser, role: str) -> None:
+    _not_self(admin, target)
+    role_value = _role(role)
+    previous, target.role = target.role, role_value
+    if role_value in ROLES_NEEDING_TOTP and not target.totp_secret:
+        target.totp_secret = pyotp.random_base32()
+    await _end_sessions(session, target)
+    await audit.record(
+        session,
+        _actor(admin),
+        "staff.role_changed",
+        "staff",
+        target.id,
+        role=role_value,
+        previous_role=previous,
+    )
+
+
+async def save_targets(session: AsyncSession, admin: StaffUser, minutes: dict[str, int]) -> None:
+    """Store the first-response targets (minutes per urgency) that override data/ defaults."""
+    if set(minutes) != set(URGENCY_ORDER):
+        raise AdminError("每个紧急程度都需要填写时限。")
+    if any(not 1 <= m <= MAX_TARGET_MINUTES for m in minutes.values()):
+        raise AdminError(f"时限须在 1 到 {MAX_TARGET_MINUTES} 分钟之间。")
+    ordered = [minutes[u] for u in URGENCY_ORDER]
+    if ordered != sorted(ordered):
+        raise AdminError("更紧急的级别，时限不能更长。")
+    now = utcnow()
+    for urgency, value in minutes.items():
+        row = await session.get(ResponseTarget, urgency)
+        if row is None:
+            row = ResponseTarget(urgency=urgency, minutes=value)
+            session.add(row)
+        row.minutes, row.updated_by, row.updated_at = value, admin.id, now
+    await session.flush()
+    await audit.record(session, _actor(admin), "targets.changed", "settings", "", **minutes)

@@ -1,0 +1,122 @@
+"""What the case page and the auditor's page read: conversation, analysis, timeline."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpline.audit import AuditEvent
+from helpline.settings import get_settings
+from triage.models import Case, Message, StaffUser
+
+
+@lru_cache
+def words() -> dict[str, dict[str, str]]:
+    """Chinese words for codes (labels, statuses, roles, actions...) from data/triage."""
+    path = get_settings().data_dir / "triage" / "console.yaml"
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def parse_case_number(number: str) -> int | None:
+    """'2026-000123' (or just '123') -> 123."""
+    tail = number.strip().rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() and len(tail) <= 12 else None
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    actor: str
+    action: str
+    code: str
+
+
+async def staff_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(StaffUser.id, StaffUser.display_name, StaffUser.role).where(StaffUser.id.in_(ids))
+    )
+    roles = words()["roles"]
+    return {i: f"{name}（{roles.get(role, role)}）" for i, name, role in rows}
+
+
+async def timeline(session: AsyncSession, case_id: int) -> list[TimelineEntry]:
+    """The case's audit events, oldest first, with who did it (names resolved, no details)."""
+    events = list(
+        (
+            await session.execute(
+                select(AuditEvent)
+                .where(AuditEvent.object_type == "case", AuditEvent.object_id == str(case_id))
+                .order_by(AuditEvent.id)
+            )
+        ).scalars()
+    )
+    ids = {int(e.actor.split(":")[1]) for e in events if e.actor.startswith("staff:")}
+    names = await staff_names(session, ids)
+    actions = words()["actions"]
+    return [
+        TimelineEntry(e.at, _actor_name(e.actor, names), actions.get(e.action, e.action), e.action)
+        for e in events
+    ]
+
+
+def _actor_name(actor: str, names: dict[int, str]) -> str:
+    kind, _, ref = actor.partition(":")
+    if kind == "staff" and ref.isdigit():
+        return names.get(int(ref), actor)
+    return {"reporter": "求助者", "system": "系统"}.get(kind, actor)
+
+
+@dataclass(frozen=True)
+class ShownMessage:
+    direction: str
+    text: str
+    at: datetime
+    author: str
+    delivered: bool
+    rules: list[str]
+
+
+async def messages(session: AsyncSession, case: Case) -> list[ShownMessage]:
+    """Both directions and the private notes, oldest first."""
+    rows = list(
+        (
+            await session.execute(
+                select(Message)
+                .where(Message.case_id == case.id)
+                .order_by(Message.created_at, Message.id)
+            )
+        ).scalars()
+    )
+    names = await staff_names(session, {m.author_id for m in rows if m.author_id})
+    shown = []
+    for m in rows:
+        author = names.get(m.author_id, "") if m.author_id else "求助者"
+        rules = json.loads(m.analysis).get("rules", []) if m.analysis else []
+        text = m.text or f"[{m.kind}]"
+        shown.append(
+            ShownMessage(m.direction, text, m.created_at, author, m.delivered_at is not None, rules)
+        )
+    return shown
+
+
+def analysis(case: Case) -> dict[str, Any]:
+    """The case's latest analysis: scores (sorted), rules fired, urgency, mandatory."""
+    raw: dict[str, Any] = json.loads(case.analysis or "{}")
+    scores = sorted(raw.get("scores", {}).items(), key=lambda kv: -kv[1])
+    return {
+        "labels": raw.get("labels", []),
+        "urgency": raw.get("urgency"),
+        "scores": [(k, round(v, 3)) for k, v in scores if not k.startswith("urgency:")],
+        "rules": raw.get("rules", []),
+        "mandatory": raw.get("mandatory_report", False),
+        "risk_level": raw.get("risk_level", 0),
+    }

@@ -1,0 +1,269 @@
+"""Work on one case: notes, replies, relabelling (training feedback), merging, closing."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import yaml
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import nlu
+from helpline import audit
+from helpline.db import utcnow
+from helpline.settings import get_settings
+from nlu import statutory
+from nlu.analysis import ELEMENT_KEYS
+from triage.hooks import close_blockers, run_case_hooks
+from triage.models import Case, CaseStatus, LabelFeedback, Message, StaffUser
+from triage.outbox import queue_reply
+from triage.policy import higher_urgency, urgency_rank
+from triage.queue import QueueConflict, start_work
+
+MAX_TEXT = 5000
+MAX_DISPOSITION = 2000
+
+
+class CaseworkError(ValueError):
+    """A request that cannot be carried out as given; `str(error)` is shown to staff."""
+
+
+@lru_cache
+def outcomes() -> dict[str, str]:
+    path = get_settings().data_dir / "triage" / "outcomes.yaml"
+    return dict(yaml.safe_load(path.read_text(encoding="utf-8"))["outcomes"])
+
+
+def _text(text: str, limit: int = MAX_TEXT) -> str:
+    cleaned = "".join(ch for ch in text if ch in "\n\t" or ch.isprintable()).strip()
+    if not cleaned:
+        raise CaseworkError("内容不能为空。")
+    if len(cleaned) > limit:
+        raise CaseworkError(f"内容不能超过{limit}字。")
+    return cleaned
+
+
+def _actor(staff: StaffUser) -> str:
+    return f"staff:{staff.id}"
+
+
+async def add_note(session: AsyncSession, staff: StaffUser, case: Case, text: str) -> Message:
+    """A private note: staff only, never shown to the reporter."""
+    body = _text(text)
+    await start_work(session, staff, case)
+    note = Message(
+        case_id=case.id,
+        direction="note",
+        channel=case.channel,
+        kind="text",
+        text=body,
+        author_id=staff.id,
+        created_at=utcnow(),
+    )
+    session.add(note)
+    await session.flush()
+    await audit.record(
+        session, _actor(staff), "case.note_added", "case", case.id, message_id=note.id
+    )
+    return note
+
+
+async def reply(session: AsyncSession, staff: StaffUser, case: Case, text: str) -> Message:
+    """A reply through the reporter's channel (the outbox; shown on the follow-up page)."""
+    body = _text(text)
+    await start_work(session, staff, case)
+    return await queue_reply(session, case, staff.id, body)
+
+
+def _check_labels(labels: list[str], urgency: str) -> list[str]:
+    wanted = [label for label in nlu.LABELS if label in set(labels)]
+    if not wanted:
+        raise CaseworkError("请至少选择一个类别。")
+    if len(wanted) != len(set(labels)):
+        raise CaseworkError("类别不正确。")
+    if "general" in wanted and len(wanted) > 1:
+        raise CaseworkError("“一般咨询”不能与其他类别同时选择。")
+    if urgency not in nlu.URGENCIES:
+        raise CaseworkError("紧急程度不正确。")
+    return wanted
+
+
+async def relabel(
+    session: AsyncSession, staff: StaffUser, case: Case, labels: list[str], urgency: str
+) -> LabelFeedback:
+    """Correct the case's labels and urgency; kept as training feedback.
+
+    Mandatory and restricted only ever go up here: a relabel never lifts a statutory duty or
+    a privacy restriction (no private mediation); going up runs the case_raised hooks so the
+    statutory reports open in this same transaction.
+    """
+    wanted = _check_labels(labels, urgency)
+    await start_work(session, staff, case)
+    message_ids = (
+        await session.execute(
+            select(Message.id).where(Message.case_id == case.id, Message.direction == "in")
+        )
+    ).scalars()
+    feedback = LabelFeedback(
+        case_id=case.id,
+        staff_id=staff.id,
+        message_ids=list(message_ids),
+        labels=wanted,
+        urgency=urgency,
+        previous_labels=list(case.labels),
+        previous_urgency=case.urgency,
+        created_at=utcnow(),
+    )
+    session.add(feedback)
+    before = (case.urgency_rank, set(case.labels), case.mandatory)
+    mandatory = statutory.mandatory_report(wanted, urgency)
+    case.labels, case.urgency, case.urgency_rank = wanted, urgency, urgency_rank(urgency)
+    case.mandatory = case.mandatory or mandatory
+    case.restricted = case.restricted or statutory.is_restricted(wanted)
+    await session.flush()
+    await audit.record(
+        session,
+        _actor(staff),
+        "case.relabelled",
+        "case",
+        case.id,
+        labels=wanted,
+        urgency=urgency,
+        previous_labels=feedback.previous_labels,
+        previous_urgency=feedback.previous_urgency,
+    )
+    raised = (
+        case.urgency_rank < before[0] or not set(wanted) <= before[1] or case.mandatory != before[2]
+    )
+    if raised:
+        analysis = nlu.Analysis(
+            labels=wanted,
+            urgency=urgency,
+            scores={},
+            mandatory_report=case.mandatory,
+            rules=["counsellor_relabel"],
+            restricted=case.restricted,
+        )
+        await run_case_hooks("case_raised", session, case, analysis)
+    return feedback
+
+
+def _holder_check(staff: StaffUser, case: Case) -> None:
+    from triage.permissions import LEAD_ROLES
+
+    if case.assignee_id not in (None, staff.id) and staff.role not in LEAD_ROLES:
+        raise QueueConflict("assigned_to_other")
+
+
+async def close_case(
+    session: AsyncSession, staff: StaffUser, case: Case, outcome: str, disposition: str
+) -> list[str]:
+    """Close with an outcome and a disposition; returns the close guards' reasons if blocked.
+
+    A blocked mandatory case waits in "awaiting report" until its statutory reports are
+    recorded (不得私下调解).
+    """
+    if outcome not in outcomes():
+        raise CaseworkError("请选择处理结果。")
+    text = _text(disposition, MAX_DISPOSITION)
+    _holder_check(staff, case)
+    if case.status == CaseStatus.closed:
+        raise CaseworkError("个案已经结案。")
+    blockers = await close_blockers(session, case)
+    if blockers:
+        case.status = CaseStatus.awaiting_report
+        await audit.record(
+            session, _actor(staff), "case.close_blocked", "case", case.id, reasons=len(blockers)
+        )
+        return blockers
+    now = utcnow()
+    case.status, case.closed_at = CaseStatus.closed, now
+    case.outcome, case.disposition, case.last_activity_at = outcome, text, now
+    await audit.record(session, _actor(staff), "case.closed", "case", case.id, outcome=outcome)
+    return []
+
+
+async def merge(session: AsyncSession, staff: StaffUser, target: Case, source: Case) -> None:
+    """Fold `source` into `target` (same reporter): messages, labels, urgency, elements.
+
+    Refused while `source` is held open by a close guard: merging must never make a pending
+    statutory report disappear.
+    """
+    if source.id == target.id or source.reporter_id != target.reporter_id:
+        raise CaseworkError("只能合并同一求助者的两个个案。")
+    if source.status == CaseStatus.closed:
+        raise CaseworkError("已结案的个案不能合并。")
+    _holder_check(staff, source)
+    if await close_blockers(session, source):
+        raise CaseworkError("被合并的个案还有未记录的法定报告，请先记录报告。")
+    await session.execute(
+        update(Message)
+        .where(Message.case_id == source.id)
+        .values(case_id=target.id)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(LabelFeedback)
+        .where(LabelFeedback.case_id == source.id)
+        .values(case_id=target.id)
+        .execution_options(synchronize_session=False)
+    )
+    _fold(target, source)
+    now = utcnow()
+    source.status, source.closed_at, source.outcome = CaseStatus.closed, now, "merged"
+    source.merged_into_id, source.last_activity_at = target.id, now
+    await audit.record(
+        session, _actor(staff), "case.merged", "case", target.id, merged_case=source.id
+    )
+    await audit.record(
+        session, _actor(staff), "case.merged_into", "case", source.id, target_case=target.id
+    )
+
+
+def _fold(target: Case, source: Case) -> None:
+    harm = [x for x in [*target.labels, *source.labels] if x != "general"]
+    target.labels = list(dict.fromkeys(harm)) or ["general"]
+    target.urgency = higher_urgency(target.urgency, source.urgency)
+    target.urgency_rank = urgency_rank(target.urgency)
+    target.risk_level = max(target.risk_level, source.risk_level)
+    target.mandatory = target.mandatory or source.mandatory
+    target.restricted = target.restricted or source.restricted
+    target.received_at = min(target.received_at, source.received_at)
+    target.first_response_due = min(target.first_response_due, source.first_response_due)
+    elements = json.loads(target.elements or "{}")
+    for key, values in json.loads(source.elements or "{}").items():
+        elements[key] = list(dict.fromkeys([*elements.get(key, []), *values]))
+    target.elements = json.dumps(elements, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Elements:
+    found: dict[str, list[str]]
+    missing: list[str]
+
+
+def report_elements(case: Case) -> Elements:
+    """The report elements found in the reporter's messages, and those still missing."""
+    raw: dict[str, Any] = json.loads(case.elements or "{}")
+    found = {key: list(raw[key]) for key in ELEMENT_KEYS if raw.get(key)}
+    return Elements(found, [key for key in ELEMENT_KEYS if key not in found])
+
+
+async def merge_candidates(session: AsyncSession, case: Case) -> list[Case]:
+    """The reporter's other open cases (they may be merged into this one)."""
+    return list(
+        (
+            await session.execute(
+                select(Case)
+                .where(
+                    Case.reporter_id == case.reporter_id,
+                    Case.id != case.id,
+                    Case.status != CaseStatus.closed,
+                )
+                .order_by(Case.received_at)
+            )
+        ).scalars()
+    )

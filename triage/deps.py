@@ -1,0 +1,19 @@
+"""FastAPI dependencies for the console: the signed-in staff member."""
+
+from __future__ import annotations
+
+from fastapi import HTTPException, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpline.web import DbSession
+from triage.auth import staff_for_token
+from triage.models import StaffUser
+
+SESSION_COOKIE = "hl_staff"
+
+
+async def current_staff(request: Request, session: AsyncSession = DbSession) -> StaffUser:
+    staff = await staff_for_token(session, request.cookies.get(SESSION_COOKIE))
+    if staff is None:
+        raise HTTPException(status_code=303, headers={"Location": "/console/login"})
+    return staff

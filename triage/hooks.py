@@ -1,0 +1,62 @@
+"""Hooks through which higher layers act inside triage's transactions and pages.
+
+The assembly (helpline.assembly) registers the higher packages' handlers here, so that a case
+opened by intake gets its statutory reports and escalation timers in the SAME transaction, a
+mandatory case cannot close before its reports are recorded, and the case page shows the
+escalation panel, all without triage importing escalation or bot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+# (session, case, analysis) -> None; runs inside the intake transaction.
+CaseHook = Callable[[AsyncSession, Any, Any], Awaitable[None]]
+# (session, case) -> a reason the case may not close yet, or None.
+CloseGuard = Callable[[AsyncSession, Any], Awaitable[str | None]]
+# (session, case, staff, csrf) -> an HTML fragment (markupsafe.Markup) for the case page, or None.
+CasePanel = Callable[[AsyncSession, Any, Any, str], Awaitable[Any]]
+# () -> None; called when a reply to a reporter was queued (wakes the delivering channel).
+ReplyQueued = Callable[[], None]
+# (staff) -> the console pages of a higher layer this staff member may open, as (url, title).
+NavLinks = Callable[[Any], list[tuple[str, str]]]
+
+
+@dataclass
+class HookRegistry:
+    case_opened: list[CaseHook] = field(default_factory=list)
+    case_raised: list[CaseHook] = field(default_factory=list)  # urgency or labels went up
+    close_guards: list[CloseGuard] = field(default_factory=list)
+    case_panels: list[CasePanel] = field(default_factory=list)
+    reply_queued: list[ReplyQueued] = field(default_factory=list)
+    nav_links: list[NavLinks] = field(default_factory=list)
+
+    def clear(self) -> None:
+        for registered in vars(self).values():
+            registered.clear()
+
+
+hooks = HookRegistry()
+
+
+async def run_case_hooks(kind: str, session: AsyncSession, case: Any, analysis: Any) -> None:
+    for hook in getattr(hooks, kind):
+        await hook(session, case, analysis)
+
+
+async def close_blockers(session: AsyncSession, case: Any) -> list[str]:
+    reasons = [await guard(session, case) for guard in hooks.close_guards]
+    return [reason for reason in reasons if reason]
+
+
+def extra_nav_links(staff: Any) -> list[tuple[str, str]]:
+    return [link for provider in hooks.nav_links for link in provider(staff)]
+
+
+def notify_reply_queued() -> None:
+    for wake in hooks.reply_queued:
+        wake()

@@ -1,0 +1,254 @@
+"""Intake: one message from any channel becomes part of a case, in the caller's transaction."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import nlu
+from helpline import audit
+from helpline.crypto import get_keyring, new_receipt_code, receipt_hash
+from helpline.db import utcnow
+from triage.hooks import run_case_hooks
+from triage.models import Case, CaseStatus, Message, Organisation, OrgKind, Reporter
+from triage.policy import first_response_target, higher_urgency, urgency_rank
+
+MAX_TEXT_CHARS = 5000
+
+
+class IntakeError(ValueError):
+    """The message cannot be accepted as it is (the reporter is told why)."""
+
+
+@dataclass(frozen=True)
+class Intake:
+    channel: str
+    reporter_ref: str  # the raw channel identity; only its pseudonym is stored
+    text: str
+    reporter_kind: str = "unknown"
+    chat_id: str | None = None
+    contact: str | None = None
+    org_code: str | None = None
+    external_id: str | None = None
+    kind: str = "text"
+    received_at: datetime | None = None
+    new_case: bool = False
+    with_receipt: bool = False
+    case_id: int | None = None  # follow-up into a known case (receipt code already checked)
+
+
+@dataclass
+class Received:
+    case: Case
+    message: Message
+    analysis: nlu.Analysis
+    new_case: bool
+    raised: bool
+    receipt_code: str | None
+
+
+def clean_text(text: str) -> str:
+    """Reject what cannot be a message; strip control characters but keep emoji and newlines."""
+    if not isinstance(text, str):
+        raise IntakeError("not_text")
+    cleaned = "".join(ch for ch in text if ch in "\n\t" or ch.isprintable()).strip()
+    if not cleaned:
+        raise IntakeError("empty")
+    if len(cleaned) > MAX_TEXT_CHARS:
+        raise IntakeError("too_long")
+    return cleaned
+
+
+async def receive(session: AsyncSession, intake: Intake) -> Received:
+    """Store the message, open or continue the case, run the escalation hooks; no commit."""
+    text = clean_text(intake.text) if intake.kind == "text" else intake.text.strip()
+    received_at = intake.received_at or utcnow()
+    analysis = nlu.analyze(text)
+    reporter = await _reporter(session, intake)
+    case = await _target_case(session, reporter, intake)
+    receipt = None
+    if case is None:
+        case, receipt = await _open_case(session, reporter, intake, analysis, received_at)
+        raised = False
+    else:
+        raised = merge_analysis(case, analysis, received_at)
+    message = Message(
+        case_id=case.id,
+        direction="in",
+        channel=intake.channel,
+        kind=intake.kind,
+        text=text or None,
+        external_id=intake.external_id,
+        analysis=json.dumps(analysis.to_dict(), ensure_ascii=False),
+        created_at=received_at,
+    )
+    session.add(message)
+    await session.flush()
+    await audit.record(
+        session,
+        f"reporter:{reporter.id}",
+        "message.received",
+        "case",
+        case.id,
+        message_id=message.id,
+        channel=intake.channel,
+        labels=analysis.labels,
+        urgency=analysis.urgency,
+    )
+    if receipt is not None:
+        await run_case_hooks("case_opened", session, case, analysis)
+    elif raised:
+        await run_case_hooks("case_raised", session, case, analysis)
+    return Received(
+        case, message, analysis, receipt is not None, raised, receipt if receipt else None
+    )
+
+
+async def _reporter(session: AsyncSession, intake: Intake) -> Reporter:
+    if intake.case_id is not None:
+        # A follow-up (receipt code already checked): the case names its reporter.
+        case = await session.get(Case, intake.case_id)
+        if case is None:
+            raise IntakeError("unknown_case")
+        reporter = await session.get(Reporter, case.reporter_id)
+        assert reporter is not None
+        return reporter
+    pseudonym = get_keyring().pseudonym(intake.channel, intake.reporter_ref)
+    reporter = (
+        await session.execute(
+            select(Reporter).where(
+                Reporter.channel == intake.channel, Reporter.pseudonym == pseudonym
+            )
+        )
+    ).scalar_one_or_none()
+    if reporter is None:
+        reporter = Reporter(channel=intake.channel, pseudonym=pseudonym, kind=intake.reporter_kind)
+        session.add(reporter)
+    if intake.reporter_kind != "unknown":
+        reporter.kind = intake.reporter_kind
+    if intake.chat_id is not None:
+        reporter.chat_id = intake.chat_id
+    if intake.contact:
+        reporter.contact = intake.contact
+    await session.flush()
+    return reporter
+
+
+async def _target_case(session: AsyncSession, reporter: Reporter, intake: Intake) -> Case | None:
+    """The case this message belongs to: the named one, else the reporter's latest (reopened)."""
+    if intake.case_id is not None:
+        case = await session.get(Case, intake.case_id)
+        assert case is not None and case.reporter_id == reporter.id
+    elif intake.new_case:
+        return None
+    else:
+        case = (
+            await session.execute(
+                select(Case)
+                .where(Case.reporter_id == reporter.id)
+                .order_by(Case.received_at.desc(), Case.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        if case is None:
+            return None
+    if case.status == CaseStatus.closed:
+        case.status, case.closed_at = CaseStatus.new, None
+        await audit.record(session, f"reporter:{reporter.id}", "case.reopened", "case", case.id)
+    return case
+
+
+async def _open_case(
+    session: AsyncSession,
+    reporter: Reporter,
+    intake: Intake,
+    analysis: nlu.Analysis,
+    received_at: datetime,
+) -> tuple[Case, str]:
+    org = await _org_for(session, intake.org_code)
+    receipt = new_receipt_code()
+    case = Case(
+        org_id=org.id,
+        reporter_id=reporter.id,
+        channel=intake.channel,
+        status=CaseStatus.new,
+        labels=list(analysis.labels),
+        urgency=analysis.urgency,
+        urgency_rank=urgency_rank(analysis.urgency),
+        risk_level=analysis.risk_level,
+        mandatory=analysis.mandatory_report,
+        restricted=analysis.restricted,
+        receipt_hash=receipt_hash(receipt),
+        received_at=received_at,
+        first_response_due=received_at + first_response_target(analysis.urgency),
+        last_activity_at=received_at,
+        elements=json.dumps(analysis.elements, ensure_ascii=False),
+        analysis=json.dumps(analysis.to_dict(), ensure_ascii=False),
+    )
+    session.add(case)
+    await session.flush()
+    await audit.record(
+        session,
+        f"reporter:{reporter.id}",
+        "case.opened",
+        "case",
+        case.id,
+        labels=case.labels,
+        urgency=case.urgency,
+        mandatory=case.mandatory,
+    )
+    return case, receipt
+
+
+def merge_analysis(case: Case, analysis: nlu.Analysis, at: datetime) -> bool:
+    """Fold a later message into the case; True when urgency or labels went up."""
+    before = (case.urgency, set(case.labels), case.mandatory)
+    harm = [label for label in analysis.labels if label != "general"]
+    labels = [label for label in case.labels if label != "general"] if harm else list(case.labels)
+    case.labels = labels + [label for label in harm if label not in labels] or ["general"]
+    case.urgency = higher_urgency(case.urgency, analysis.urgency)
+    case.urgency_rank = urgency_rank(case.urgency)
+    case.risk_level = max(case.risk_level, analysis.risk_level)
+    case.mandatory = case.mandatory or analysis.mandatory_report
+    case.restricted = case.restricted or analysis.restricted
+    case.last_activity_at = at
+    if case.urgency != before[0] and case.first_response_at is None:
+        case.first_response_due = min(
+            case.first_response_due, at + first_response_target(case.urgency)
+        )
+    elements = json.loads(case.elements or "{}")
+    for key, values in analysis.elements.items():
+        elements[key] = list(dict.fromkeys([*elements.get(key, []), *values]))
+    case.elements = json.dumps(elements, ensure_ascii=False)
+    return (case.urgency, set(case.labels), case.mandatory) != before and (
+        urgency_rank(case.urgency) < urgency_rank(before[0])
+        or not set(case.labels) <= before[1]
+        or case.mandatory != before[2]
+    )
+
+
+async def _org_for(session: AsyncSession, code: str | None) -> Organisation:
+    if code:
+        org = (
+            await session.execute(select(Organisation).where(Organisation.code == code))
+        ).scalar_one_or_none()
+        if org is not None:
+            return org
+    org = (
+        (
+            await session.execute(
+                select(Organisation)
+                .where(Organisation.kind == OrgKind.district)
+                .order_by(Organisation.id)
+            )
+        )
+        .scalars()
+        .first()
+    )
+    if org is None:
+        raise IntakeError("no_organisation")
+    return org

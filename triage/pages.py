@@ -1,0 +1,73 @@
+"""Rendering helpers shared by the console routes: templates, local time, countdowns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+
+from helpline.db import utcnow
+from helpline.settings import get_settings
+from helpline.web import csrf_token, templates_for
+from triage import permissions as perm
+from triage.caseview import words
+from triage.hooks import extra_nav_links
+from triage.models import StaffUser
+
+templates = templates_for(Path(__file__).parent / "templates")
+
+
+def local_time(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(get_settings().timezone)).strftime("%m-%d %H:%M")
+
+
+def countdown(due: datetime, now: datetime | None = None) -> tuple[str, bool]:
+    """('剩余 12 分钟' | '已超时 3 小时 5 分钟', overdue)."""
+    seconds = int((due - (now or utcnow())).total_seconds())
+    minutes = abs(seconds) // 60
+    hours, rest = divmod(minutes, 60)
+    span = f"{hours} 小时 {rest} 分钟" if hours else f"{rest} 分钟"
+    return (f"剩余 {span}", False) if seconds >= 0 else (f"已超时 {span}", True)
+
+
+templates.env.filters["local"] = local_time
+templates.env.globals["countdown"] = countdown
+templates.env.globals["words"] = words
+
+
+def render(
+    request: Request, name: str, staff: StaffUser, status_code: int = 200, **context: Any
+) -> Response:
+    context.update(
+        staff=staff,
+        csrf=csrf_token(request),
+        nav=nav_for(staff),
+        now=utcnow(),
+    )
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def nav_for(staff: StaffUser) -> list[tuple[str, str]]:
+    links = [("/console", "首页")]
+    if perm.can_use_queue(staff):
+        links.append(("/console/queue", "个案队列"))
+    if perm.can_read_audit(staff):
+        links.append(("/console/audit", "审计日志"))
+    if perm.can_administer(staff):
+        links += [
+            ("/console/admin/schools", "学校"),
+            ("/console/admin/staff", "工作人员"),
+            ("/console/admin/targets", "首次响应时限"),
+        ]
+    return links + extra_nav_links(staff)
+
+
+def back_to(url: str, msg: str | None = None) -> Response:
+    """Post/redirect/get, with a short message code shown on the next page."""
+    return RedirectResponse(f"{url}?msg={msg}" if msg else url, status_code=303)

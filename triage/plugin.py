@@ -1,0 +1,46 @@
+"""What triage contributes to the assembled service."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+def register_hooks() -> None:
+    """Triage's own handlers run first: administrators' first-response targets."""
+    from triage.hooks import hooks
+    from triage.policy import target_on_open, target_on_raise
+
+    hooks.case_opened.append(target_on_open)
+    hooks.case_raised.append(target_on_raise)
+
+
+def routers() -> list[APIRouter]:
+    from triage import console, routes_admin, routes_audit, routes_case, routes_queue
+
+    return [
+        console.router,
+        routes_queue.router,
+        routes_case.router,
+        routes_admin.router,
+        routes_audit.router,
+    ]
+
+
+def background_services() -> list[Callable[[], Coroutine[Any, Any, None]]]:
+    return []
+
+
+def cli_commands() -> list[tuple[str, Callable[..., Any]]]:
+    return []
+
+
+async def load_demo(
+    session: AsyncSession, config: dict[str, Any], password: str | None
+) -> list[Any]:
+    from triage.demo import load_orgs_and_staff
+
+    return await load_orgs_and_staff(session, config, password)

@@ -1,0 +1,64 @@
+"""First-response targets and urgency ranking, read from data/triage/."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpline.settings import get_settings
+
+URGENCY_ORDER = ("emergency", "high", "medium", "low")
+
+
+@lru_cache
+def _targets() -> dict[str, Any]:
+    path = get_settings().data_dir / "triage" / "response_targets.yaml"
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def first_response_target(urgency: str) -> timedelta:
+    return timedelta(minutes=_targets()["first_response_minutes"][urgency])
+
+
+def urgency_rank(urgency: str) -> int:
+    return int(_targets()["urgency_rank"][urgency])
+
+
+def higher_urgency(a: str, b: str) -> str:
+    return a if urgency_rank(a) <= urgency_rank(b) else b
+
+
+def default_minutes() -> dict[str, int]:
+    """The first-response targets from data/triage (minutes per urgency)."""
+    return {u: int(m) for u, m in _targets()["first_response_minutes"].items()}
+
+
+async def effective_minutes(session: AsyncSession) -> dict[str, int]:
+    """data/ defaults overridden by what an administrator saved (response_targets table)."""
+    from triage.models import ResponseTarget
+
+    minutes = default_minutes()
+    for row in (await session.execute(select(ResponseTarget))).scalars():
+        minutes[row.urgency] = row.minutes
+    return minutes
+
+
+async def _target(session: AsyncSession, urgency: str) -> timedelta:
+    return timedelta(minutes=(await effective_minutes(session))[urgency])
+
+
+async def target_on_open(session: AsyncSession, case: Any, analysis: Any) -> None:
+    """Hook (case_opened): intake used the data/ default; an administrator's override wins."""
+    case.first_response_due = case.received_at + await _target(session, case.urgency)
+
+
+async def target_on_raise(session: AsyncSession, case: Any, analysis: Any) -> None:
+    """Hook (case_raised): a higher urgency may bring the first-response time forward."""
+    if case.first_response_at is None:
+        due = case.last_activity_at + await _target(session, case.urgency)
+        case.first_response_due = min(case.first_response_due, due)

@@ -1,0 +1,212 @@
+"""Console routes for administrators: schools, staff accounts and roles, response targets."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpline.web import check_csrf
+from triage import admin
+from triage import permissions as perm
+from triage.deps import DbSession, current_staff
+from triage.models import Role, StaffUser
+from triage.pages import back_to, render
+from triage.policy import URGENCY_ORDER, default_minutes, effective_minutes
+
+router = APIRouter(prefix="/console/admin")
+
+
+def _admin_only(request: Request, csrf: str | None, staff: StaffUser) -> None:
+    if csrf is not None:
+        check_csrf(request, csrf)
+    perm.require(perm.can_administer(staff))
+
+
+async def _guarded(call: Awaitable[Any]) -> Any:
+    try:
+        return await call
+    except admin.AdminError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from exc
+
+
+@router.get("/schools")
+async def schools(
+    request: Request,
+    staff: StaffUser = Depends(current_staff),
+    session: AsyncSession = DbSession,
+) -> Response:
+    _admin_only(request, None, staff)
+    orgs = await admin.orgs_in_scope(session, staff)
+    return render(
+        request, "console/admin_schools.html", staff, orgs=orgs, msg=request.query_params.get("msg")
+    )
+
+
+@router.post("/schools")
+async def add_school(
+    request: Request,
+    code: str = Form(..., max_length=32),
+    name: str = Form(..., max_length=200),
+    csrf_token_field: str = Form("", alias="csrf_token"),
+    staff: StaffUser = Depends(current_staff),
+    session: AsyncSession = DbSession,
+) -> Response:
+    _admin_only(request, csrf_token_field, staff)
+    await _guarded(admin.create_school(session, staff, code, name))
+    return back_to("/console/admin/schools", "school_added")
+
+
+@router.get("/staff")
+async def staff_list(
+    request: Request,
+    staff: StaffUser = Depends(current_staff),
+    session: AsyncSession = DbSession,
+) -> Response:
+    _admin_only(request, None, staff)
+    return render(
+        request,
+        "console/admin_staff.html",
+        staff,
+        people=await admin.staff_in_scope(session, staff),
+        orgs=await admin.orgs_in_scope(session, staff),
+        roles=list(Role),
+        msg=request.query_params.get("msg"),
+    )
+
+
+@router.post("/staff")
+async def add_staff(
+    request: Request,
+    username: str = Form(..., max_length=64),
+    display_name: str = Form(..., max_length=100),
+    role: str = Form(..., max_length=32),
+    org: str = Form(..., max_length=32),
+    email: str = Form("", max_length=200),
+    csrf_token_field: str = Form("", alias="csrf_token"),
+    staff: StaffUser = Depends(current_staff),
+    session: AsyncSession = DbSession,
+) -> Response:
+    _admin_only(request, csrf_token_field, staff)
+    created, password, uri = await _guarded(
+        admin.create_staff(session, staff, username, display_name, role, org, email)
+    )
+    # The password and the TOTP key are shown once, on this page, and never stored in clear.
+    return render(
+        request,
+        "console/admin_secret.html",
+        staff,
+        person=created,
+        password=password,
+        totp_uri=uri,
+    )
+
+
+async def _target(session: AsyncSession, staff: StaffUser, staff_id: int) -> StaffUser:
+    try:
+        return await admin.staff_for_admin(session, staff, staff_id)
+    except LookupError as exc:
+        raise HTTPException(status_code=404, detail="没有找到这个账号。") from exc
+
+
+StaffAction = Callable[[AsyncSession, StaffUser, StaffUser], Awaitable[Any]]
+
+
+async def _staff_action(
+    request: Request,
+    csrf: str,
+    staff: StaffUser,
+    session: AsyncSession,
+    staff_id: int,
+    do: StaffAction,
+) -> Any:
+    _admin_only(request, csrf, staff)
+    target = await _target(session, staff, staff_id)
+    return await _guarded(do(session, staff, target))
+
+
+@router.post("/staff/{staff_id}/active")
+async def set_active(
+    request: Request,
+    staff_id: int,
+    active: bool = Form(...),
+    csrf_token_field: str = Form("", alias="csrf_token"),
+    staff: StaffUser = Depends(current_staff),
+    session: AsyncSession = DbSession,
+) -> Response:
+    async def do(s: AsyncSession, a: StaffUser, t: StaffUser) -> None:
+        await admin.set_active(s, a, t, active)
+
+    await _staff_action(request, csrf_token_field, staff, session, staff_id, do)
+    return back_to("/console/admin/staff", "staff_updated")
+
+
+@router.post("/staff/{staff_id}/password")
+async def reset_password(
+    request: Request,
+    staff_id: int,
+    csrf_token_field: str = Form("", alias="csrf_token"),
+    staff: StaffUser = Depends(current_staff),
+    session: AsyncSession = DbSession,
+) -> Response:
+    password = await _staff_action(
+        request, csrf_token_field, staff, session, staff_id, admin.reset_password
+    )
+    person = await session.get(StaffUser, staff_id)
+    return render(
+        request, "console/admin_secret.html", staff, person=person, password=password, totp_uri=None
+    )
+
+
+@router.post("/staff/{staff_id}/role")
+async def set_role(
+    request: Request,
+    staff_id: int,
+    role: str = Form(..., max_length=32),
+    csrf_token_field: str = Form("", alias="csrf_token"),
+    staff: StaffUser = Depends(current_staff),
+    session: AsyncSession = DbSession,
+) -> Response:
+    async def do(s: AsyncSession, a: StaffUser, t: StaffUser) -> None:
+        await admin.set_role(s, a, t, role)
+
+    await _staff_action(request, csrf_token_field, staff, session, staff_id, do)
+    return back_to("/console/admin/staff", "staff_updated")
+
+
+@router.get("/targets")
+async def targets(
+    request: Request,
+    staff: StaffUser = Depends(current_staff),
+    session: AsyncSession = DbSession,
+) -> Response:
+    _admin_only(request, None, staff)
+    return render(
+        request,
+        "console/admin_targets.html",
+        staff,
+        minutes=await effective_minutes(session),
+        defaults=default_minutes(),
+        order=URGENCY_ORDER,
+        msg=request.query_params.get("msg"),
+    )
+
+
+@router.post("/targets")
+async def save_targets(
+    request: Request,
+    emergency: int = Form(..., ge=1),
+    high: int = Form(..., ge=1),
+    medium: int = Form(..., ge=1),
+    low: int = Form(..., ge=1),
+    csrf_token_field: str = Form("", alias="csrf_token"),
+    staff: StaffUser = Depends(current_staff),
+    session: AsyncSession = DbSession,
+) -> Response:
+    _admin_only(request, csrf_token_field, staff)
+    minutes = {"emergency": emergency, "high": high, "medium": medium, "low": low}
+    await _guarded(admin.save_targets(session, staff, minutes))
+    return back_to("/console/admin/targets", "targets_saved")
