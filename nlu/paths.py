@@ -1,0 +1,80 @@
+"""Where nlu finds its data and its model (from helpline.settings), and its YAML configs."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from helpline.settings import get_settings
+
+# Bump when the model code changes in a way that makes old models stale.
+MODEL_CODE_VERSION = "wordcharbow-1"
+
+
+@dataclass(frozen=True)
+class NluPaths:
+    data_dir: Path
+    model_root: Path
+
+    @property
+    def train_dir(self) -> Path:
+        return self.data_dir / "nlu" / "train"
+
+    @property
+    def test_dir(self) -> Path:
+        return self.data_dir / "nlu" / "test"
+
+    @property
+    def config_dir(self) -> Path:
+        return self.data_dir / "nlu" / "config"
+
+    @property
+    def lexicon_dir(self) -> Path:
+        return self.data_dir / "lexicons"
+
+    @property
+    def userdict(self) -> Path:
+        return self.data_dir / "jieba" / "userdict.txt"
+
+    @property
+    def spacy_model(self) -> Path:
+        return self.model_root / "spacy"
+
+
+def default_paths(model_dir: Path | None = None, data_dir: Path | None = None) -> NluPaths:
+    settings = get_settings()
+    return NluPaths(
+        data_dir=(data_dir or settings.data_dir).resolve(),
+        model_root=(model_dir or settings.effective_model_dir).resolve(),
+    )
+
+
+@lru_cache(maxsize=16)
+def _read_yaml(path: Path, mtime: float) -> dict[str, Any]:
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    """A YAML file as a dict (cached until the file changes)."""
+    return _read_yaml(path, path.stat().st_mtime)
+
+
+def training_fingerprint(paths: NluPaths) -> str:
+    """Hash of everything a trained model depends on: training data, user dictionary,
+    training and decision config, and the model code version."""
+    digest = hashlib.sha256(MODEL_CODE_VERSION.encode())
+    files = sorted(paths.train_dir.glob("*.y*ml")) + [
+        paths.userdict,
+        paths.config_dir / "train.yaml",
+        paths.config_dir / "decision.yaml",
+    ]
+    for path in files:
+        if path.exists():
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]

@@ -1,0 +1,220 @@
+"""The analysis pipeline: normalise, score with a backend, apply the rule safety net, decide
+labels and urgency, extract report elements and personal data, apply the statutory rules.
+The same pipeline runs on top of every backend (nlu/backends.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nlu.analysis import Analysis
+from nlu.backends import Backend, BackendUnavailable, split_scores
+from nlu.elements import extract_elements, load_element_patterns
+from nlu.labels import GENERAL, HARM_LABELS, URGENCIES, URGENCY_PREFIX, most_urgent, urgency_rank
+from nlu.normalize import normalize
+from nlu.paths import NluPaths, default_paths, load_yaml
+from nlu.pii import find_pii, load_pii_rules
+from nlu.rules import RuleResult, apply_rules, load_rulebook
+from nlu.statutory import load_statutory_rules
+
+# Messages longer than this are cut before analysis (a help-line message, not a book).
+MAX_CHARS = 5000
+
+
+class ModelMissing(BackendUnavailable):
+    """No trained spaCy model yet: run `helpline nlu train` (the service start trains)."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """How scores become labels and urgency (data/nlu/config/decision.yaml + thresholds)."""
+
+    thresholds: dict[str, float]
+    default_threshold: float
+    floors: dict[str, float]
+    general_margin: float
+    urgency_floor: dict[str, str]
+    general_cap: str
+    crisis_after_hyperbole: float
+    short_max_chars: int = 0
+    short_threshold: float = 1.0
+    crisis_without_concept: float = 0.0
+
+    def threshold(self, key: str) -> float:
+        tuned = self.thresholds.get(key, self.default_threshold)
+        if key not in HARM_LABELS:
+            return tuned  # floors are for category labels, not urgency keys
+        return max(tuned, self.floors.get(key, self.floors.get("default", 0.0)))
+
+
+def load_decision(paths: NluPaths, thresholds: dict[str, float] | None) -> Decision:
+    raw = load_yaml(paths.config_dir / "decision.yaml")
+    return Decision(
+        thresholds=dict(thresholds or {}),
+        default_threshold=float(raw["thresholds"]["default"]),
+        floors={k: float(v) for k, v in (raw["thresholds"].get("floor") or {}).items()},
+        general_margin=float(raw.get("general_margin", 0.0)),
+        urgency_floor=dict(raw.get("urgency_floor") or {}),
+        general_cap=str(raw.get("general_urgency_cap", "medium")),
+        crisis_after_hyperbole=float(raw.get("crisis_threshold_after_hyperbole", 0.9)),
+        short_max_chars=int((raw.get("short_message") or {}).get("max_chars", 0)),
+        short_threshold=float((raw.get("short_message") or {}).get("threshold", 1.0)),
+        crisis_without_concept=float(raw.get("crisis_threshold_without_concept", 0.0)),
+    )
+
+
+def content_length(text: str) -> int:
+    """Characters that carry content (letters, digits, CJK): punctuation, spaces and emoji
+    do not make a reply longer."""
+    return sum(1 for c in text if c.isalnum())
+
+
+def is_short_without_evidence(text: str, rules: RuleResult, decision: Decision) -> bool:
+    """A short reply ("不想说", "在操场", "班主任": answers to the bot's follow-up questions)
+    on which no rule found harm: the classifier sees almost no features there and its harm
+    and urgency scores are mostly its biases."""
+    if rules.labels or rules.concepts:
+        return False
+    return content_length(text) <= decision.short_max_chars
+
+
+def _labels(
+    categories: dict[str, float], rules: RuleResult, decision: Decision, short: bool = False
+) -> list[str]:
+    margin = decision.general_margin * categories[GENERAL]
+    if short:
+        # Nearly featureless text: only a confident classifier may raise a label alone.
+        margin = max(margin, decision.short_threshold)
+    chosen = {lb for lb in HARM_LABELS if categories[lb] >= max(decision.threshold(lb), margin)}
+    if (
+        "crisis" in chosen
+        and not rules.concepts
+        and categories["crisis"] < decision.crisis_without_concept
+    ):
+        # No crisis concept at all (no wish to die, method, self-harm ...): everyday sadness
+        # and tiredness push the crisis score up on real text, so the classifier alone needs
+        # a higher score to say crisis.
+        chosen.discard("crisis")
+    if "crisis" in chosen and "crisis" not in rules.labels and (rules.hyperbole or rules.negated):
+        # Hyperbole ("累死了") or negation ("我没想死") explains the crisis words away unless
+        # the classifier is very sure on its own.
+        if categories["crisis"] < decision.crisis_after_hyperbole:
+            chosen.discard("crisis")
+    chosen |= rules.labels
+    return [lb for lb in HARM_LABELS if lb in chosen] or [GENERAL]
+
+
+def _model_urgency(urgency: dict[str, float], labels: list[str], decision: Decision) -> str:
+    if not urgency:
+        # A backend without urgency scores: harm means a responsible adult today.
+        return "low" if labels == [GENERAL] else "high" if labels != ["fraud"] else "medium"
+    if urgency.get("emergency", 0.0) >= decision.threshold(URGENCY_PREFIX + "emergency"):
+        return "emergency"
+    return max(("high", "medium", "low"), key=lambda u: urgency.get(u, 0.0))
+
+
+def _urgency(
+    urgency_scores: dict[str, float],
+    labels: list[str],
+    rules: RuleResult,
+    decision: Decision,
+    short: bool = False,
+) -> str:
+    if short and labels == [GENERAL]:
+        return "low"  # a short reply with no harm found is not urgent on its own
+    urgency = _model_urgency(urgency_scores, labels, decision)
+    if rules.urgency:
+        urgency = most_urgent(urgency, rules.urgency)
+    if rules.urgency_if_harm and labels != [GENERAL]:
+        urgency = most_urgent(urgency, rules.urgency_if_harm)
+    for label in labels:
+        if label in decision.urgency_floor:
+            urgency = most_urgent(urgency, decision.urgency_floor[label])
+    if labels == [GENERAL] and urgency_rank(urgency) < urgency_rank(decision.general_cap):
+        urgency = decision.general_cap
+    return urgency
+
+
+class Pipeline:
+    """Analyses messages with one backend; thread-safe for reading."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        paths: NluPaths | None = None,
+        thresholds: dict[str, float] | None = None,
+    ) -> None:
+        self.backend = backend
+        self.paths = paths or default_paths()
+        own = getattr(backend, "thresholds", None)
+        self.decision = load_decision(self.paths, thresholds or own)
+        self.rulebook = load_rulebook(self.paths.lexicon_dir)
+        self.element_patterns = load_element_patterns(self.paths.lexicon_dir)
+        self.pii_rules = load_pii_rules(self.paths.lexicon_dir)
+        self.statutory = load_statutory_rules(self.paths.data_dir / "rules" / "statutory.yaml")
+
+    def analyze(self, text: str) -> Analysis:
+        return self.analyze_many([text])[0]
+
+    def analyze_many(self, texts: Sequence[str]) -> list[Analysis]:
+        originals = [t[:MAX_CHARS] for t in texts]
+        normalised = [normalize(t) for t in originals]
+        predictions = self.backend.predict(normalised)
+        return [
+            self._decide(orig, norm, scores)
+            for orig, norm, scores in zip(originals, normalised, predictions, strict=True)
+        ]
+
+    def _decide(self, original: str, text: str, scores: dict[str, float]) -> Analysis:
+        categories, urgency_scores = split_scores(scores)
+        rules = apply_rules(self.rulebook, text)
+        short = is_short_without_evidence(text, rules, self.decision)
+        labels = _labels(categories, rules, self.decision, short)
+        urgency = _urgency(urgency_scores, labels, rules, self.decision, short)
+        assert urgency in URGENCIES
+        return Analysis(
+            labels=labels,
+            urgency=urgency,
+            scores=categories,
+            mandatory_report=self.statutory.mandatory_report(labels, urgency),
+            rules=rules.rules,
+            elements=extract_elements(self.element_patterns, text),
+            pii=find_pii(self.pii_rules, original),
+            risk_level=rules.risk_level,
+            restricted=self.statutory.is_restricted(labels),
+        )
+
+
+def _backend(name: str, paths: NluPaths, rasa_url: str | None, train_if_missing: bool) -> Any:
+    if name == "rasa":
+        from helpline.settings import get_settings
+        from nlu.rasa_backend import RasaBackend  # imported lazily: optional backend
+
+        return RasaBackend(rasa_url or get_settings().rasa_url)
+    if name != "spacy":
+        raise ValueError(f"unknown backend {name!r} (spacy or rasa)")
+    from nlu.spacy_backend import SpacyBackend
+
+    if not (paths.spacy_model / "meta.json").exists():
+        if not train_if_missing:
+            raise ModelMissing(
+                f"no trained NLU model in {paths.spacy_model}: run `helpline nlu train`"
+            )
+        from nlu.train import train_model
+
+        train_model(paths)
+    return SpacyBackend(paths.spacy_model, paths.userdict)
+
+
+def load_pipeline(
+    backend: str = "spacy",
+    model_dir: Path | None = None,
+    data_dir: Path | None = None,
+    rasa_url: str | None = None,
+    train_if_missing: bool = False,
+) -> Pipeline:
+    """A pipeline with the named backend; raises ModelMissing when no spaCy model is built."""
+    paths = default_paths(model_dir=model_dir, data_dir=data_dir)
+    return Pipeline(_backend(backend, paths, rasa_url, train_if_missing), paths)

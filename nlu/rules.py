@@ -1,0 +1,227 @@
+"""The rule safety net: the crisis concept base (data/lexicons/crisis.yaml) combined into a
+risk level 0-10, and the phrase rules of the other harm categories (data/lexicons/harm.yaml),
+with negation, hyperbole and impersonal context handled. Every rule that fires is reported
+by a readable id ("crisis.method:安眠药", "negation:我没想", "hyperbole:累死了") so a
+counsellor sees why a message was flagged."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nlu.labels import URGENCIES, most_urgent
+
+_CLAUSE_BREAK = re.compile(r"[，。！？,.!?;；\n~～…]")
+Span = tuple[int, int]
+# Characters allowed between a negation cue and the form it negates ("没想|过要|自杀").
+_NEGATION_GAP = 3
+
+
+def _compile(forms: list[str]) -> re.Pattern[str]:
+    # Longer forms first so that "想自杀" wins over "自杀" at the same position.
+    ordered = sorted(forms, key=len, reverse=True)
+    return re.compile("|".join(f"(?:{form})" for form in ordered))
+
+
+@dataclass(frozen=True)
+class HarmRule:
+    rule_id: str
+    label: str | None  # None: only raises the urgency of a message with a harm label
+    urgency: str
+    pattern: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class RuleBook:
+    """The compiled lexicons."""
+
+    concepts: dict[str, re.Pattern[str]]
+    negation_cues: tuple[str, ...]
+    negation_not_cues: tuple[str, ...]
+    negation_window: int
+    negated_forms: re.Pattern[str]
+    hyperbole: re.Pattern[str]
+    context: re.Pattern[str]
+    risk_base: dict[str, int]
+    risk_combos: tuple[tuple[frozenset[str], int], ...]
+    label_at: int
+    urgency_at: dict[str, int]
+    harm_rules: tuple[HarmRule, ...]
+
+
+@dataclass
+class RuleResult:
+    """What the rules found in one message."""
+
+    risk_level: int = 0
+    labels: set[str] = field(default_factory=set)
+    urgency: str | None = None
+    # Urgency that applies only when the message ends up with a harm label ("救命" alone
+    # is not a case; "救命 他们在打我" is an emergency).
+    urgency_if_harm: str | None = None
+    rules: list[str] = field(default_factory=list)
+    concepts: set[str] = field(default_factory=set)
+    hyperbole: bool = False
+    negated: bool = False
+    context: bool = False
+
+    def fire(self, rule_id: str) -> None:
+        if rule_id not in self.rules:
+            self.rules.append(rule_id)
+
+    def raise_urgency(self, urgency: str) -> None:
+        self.urgency = urgency if self.urgency is None else most_urgent(self.urgency, urgency)
+
+
+def _parse_rulebook(crisis: dict[str, Any], harm: dict[str, Any]) -> RuleBook:
+    negation = crisis["negation"]
+    risk = crisis["risk"]
+    harm_rules = tuple(
+        HarmRule(
+            rule_id=f"{spec['label']}.{spec['name']}" if spec.get("label") else spec["name"],
+            label=spec.get("label"),
+            urgency=spec["urgency"],
+            pattern=_compile(spec["forms"]),
+        )
+        for spec in harm.get("rules") or []
+    )
+    for rule in harm_rules:
+        if rule.urgency not in URGENCIES:
+            raise ValueError(f"bad urgency in harm rule {rule.rule_id}: {rule.urgency}")
+    return RuleBook(
+        concepts={name: _compile(spec["forms"]) for name, spec in crisis["concepts"].items()},
+        negation_cues=tuple(negation["cues"]),
+        negation_not_cues=tuple(negation.get("not_cues") or ()),
+        negation_window=int(negation.get("window", 6)),
+        negated_forms=_compile(negation["forms"]),
+        hyperbole=_compile(crisis["hyperbole"]["forms"]),
+        context=_compile(crisis["context"]["forms"]),
+        risk_base={k: int(v) for k, v in risk["base"].items()},
+        risk_combos=tuple((frozenset(c["all"]), int(c["risk"])) for c in risk["combos"]),
+        label_at=int(risk["label_at"]),
+        urgency_at={k: int(v) for k, v in risk["urgency"].items()},
+        harm_rules=harm_rules,
+    )
+
+
+@lru_cache(maxsize=4)
+def load_rulebook(lexicon_dir: Path) -> RuleBook:
+    """The compiled rules from a lexicon folder (crisis.yaml and harm.yaml)."""
+    crisis = yaml.safe_load((lexicon_dir / "crisis.yaml").read_text(encoding="utf-8"))
+    harm = yaml.safe_load((lexicon_dir / "harm.yaml").read_text(encoding="utf-8"))
+    return _parse_rulebook(crisis, harm)
+
+
+def _overlaps(span: Span, spans: list[Span]) -> bool:
+    return any(span[0] < end and start < span[1] for start, end in spans)
+
+
+def _negation(book: RuleBook, text: str, start: int) -> str | None:
+    """The negating window before `start` in the same clause, if a negation cue is there."""
+    window = text[max(0, start - book.negation_window) : start]
+    breaks = list(_CLAUSE_BREAK.finditer(window))
+    if breaks:
+        window = window[breaks[-1].end() :]
+    # A cue may run into the match itself ("我没|想自杀"): look at the window plus the
+    # first characters of the match, but only at cues that start inside the window.
+    probe = window + text[start : start + 3]
+    for not_cue in book.negation_not_cues:
+        probe = probe.replace(not_cue, "_" * len(not_cue))
+    for cue in book.negation_cues:
+        index = probe.find(cue)
+        # The cue must start in the window and end close to the match: "我没想过要自杀"
+        # is negated, "我不想去学校也不想活了" is not negated by its first "不想".
+        if 0 <= index < len(window) and index + len(cue) >= len(window) - _NEGATION_GAP:
+            return (window + text[start : start + 3])[: index + len(cue)]
+    return None
+
+
+def _matches(
+    book: RuleBook, pattern: re.Pattern[str], text: str, masked: list[Span], result: RuleResult
+) -> list[str]:
+    """Texts of the matches not inside a masked span and not negated."""
+    found = []
+    for match in pattern.finditer(text):
+        if not match.group() or _overlaps(match.span(), masked):
+            continue
+        negated_by = _negation(book, text, match.start())
+        if negated_by is not None:
+            result.negated = True
+            result.fire(f"negation:{negated_by}")
+            continue
+        found.append(match.group())
+    return found
+
+
+def _risk(book: RuleBook, concepts: set[str]) -> int:
+    risk = max((book.risk_base.get(c, 0) for c in concepts), default=0)
+    for needed, level in book.risk_combos:
+        if needed <= concepts:
+            risk = max(risk, level)
+    return min(risk, 10)
+
+
+def _masks(book: RuleBook, text: str, result: RuleResult) -> list[Span]:
+    masked: list[Span] = []
+    for match in book.hyperbole.finditer(text):
+        masked.append(match.span())
+        result.hyperbole = True
+        result.fire(f"hyperbole:{match.group()}")
+    for match in book.negated_forms.finditer(text):
+        masked.append(match.span())
+        result.negated = True
+        result.fire(f"negation:{match.group()}")
+    return masked
+
+
+def _apply_crisis(book: RuleBook, text: str, masked: list[Span], result: RuleResult) -> None:
+    for concept, pattern in book.concepts.items():
+        for surface in _matches(book, pattern, text, masked, result):
+            result.concepts.add(concept)
+            result.fire(f"crisis.{concept}:{surface}")
+    result.risk_level = _risk(book, result.concepts)
+    if result.risk_level:
+        result.fire(f"crisis.risk:{result.risk_level}")
+    if result.context:
+        return  # impersonal context: report what was seen, let the classifier decide
+    if result.risk_level >= book.label_at:
+        result.labels.add("crisis")
+    for urgency in URGENCIES:
+        if urgency in book.urgency_at and result.risk_level >= book.urgency_at[urgency]:
+            result.raise_urgency(urgency)
+            break
+
+
+def _apply_harm(book: RuleBook, text: str, masked: list[Span], result: RuleResult) -> None:
+    for rule in book.harm_rules:
+        surfaces = _matches(book, rule.pattern, text, masked, result)
+        for surface in surfaces:
+            result.fire(f"{rule.rule_id}:{surface}")
+        if not surfaces or result.context:
+            continue
+        if rule.label is None:
+            current = result.urgency_if_harm
+            result.urgency_if_harm = (
+                rule.urgency if current is None else most_urgent(current, rule.urgency)
+            )
+        else:
+            result.labels.add(rule.label)
+            result.raise_urgency(rule.urgency)
+
+
+def apply_rules(book: RuleBook, text: str) -> RuleResult:
+    """Run every rule on normalised text."""
+    result = RuleResult()
+    context = book.context.search(text)
+    if context:
+        result.context = True
+        result.fire(f"context:{context.group()}")
+    masked = _masks(book, text, result)
+    _apply_crisis(book, text, masked, result)
+    _apply_harm(book, text, masked, result)
+    return result

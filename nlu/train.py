@@ -1,0 +1,155 @@
+"""Training of the spaCy backend: a validation split carved out of the training data chooses
+the per-label thresholds, then (by default) the model is trained again on all training data.
+Reproducible: fixed seed, fixed order; the test split is never read here."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import spacy
+from spacy.language import Language
+from spacy.training import Example as SpacyExample
+from spacy.util import fix_random_seed, minibatch
+from thinc.api import Adam
+
+from nlu.labels import GENERAL, LABELS, URGENCY_KEYS, URGENCY_PREFIX
+from nlu.normalize import normalize
+from nlu.paths import NluPaths, load_yaml, training_fingerprint
+from nlu.segment import ensure_jieba
+from nlu.spacy_backend import (
+    FINGERPRINT_FILE,
+    MODEL_LABELS,
+    THRESHOLDS_FILE,
+    blank_pipeline,
+)
+from nlu.thresholds import choose_thresholds
+from nlu.training_data import Example, load_training_examples
+
+# Called with (stage description, steps done, steps total) for a progress display.
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    model_path: Path
+    examples: int
+    validation: int
+    thresholds: dict[str, float]
+    fingerprint: str
+
+
+def gold_keys(example: Example) -> set[str]:
+    return {*example.labels, URGENCY_PREFIX + example.urgency}
+
+
+def split_validation(
+    examples: Sequence[Example], fraction: float, seed: int
+) -> tuple[list[Example], list[Example]]:
+    """(train, validation), stratified by labels+urgency so every stratum is represented."""
+    strata: dict[tuple[tuple[str, ...], str], list[Example]] = defaultdict(list)
+    for example in examples:
+        strata[(example.labels, example.urgency)].append(example)
+    rng = random.Random(seed)
+    train, validation = [], []
+    for key in sorted(strata):
+        group = list(strata[key])
+        rng.shuffle(group)
+        n_val = int(round(len(group) * fraction)) if len(group) >= 4 else 0
+        validation.extend(group[:n_val])
+        train.extend(group[n_val:])
+    return train, validation
+
+
+def _spacy_examples(nlp: Language, examples: Sequence[Example]) -> list[SpacyExample]:
+    out = []
+    for example in examples:
+        keys = gold_keys(example)
+        cats = {label: 1.0 if label in keys else 0.0 for label in MODEL_LABELS}
+        out.append(SpacyExample.from_dict(nlp.make_doc(normalize(example.text)), {"cats": cats}))
+    return out
+
+
+def _fit(
+    examples: Sequence[Example], cfg: dict[str, Any], stage: str, progress: Progress
+) -> Language:
+    fix_random_seed(int(cfg["seed"]))
+    nlp = blank_pipeline(cfg["model"])
+    data = _spacy_examples(nlp, examples)
+    optimizer = Adam(float(cfg["learn_rate"]))
+    nlp.initialize(lambda: data, sgd=optimizer)
+    rng = random.Random(int(cfg["seed"]))
+    epochs = int(cfg["epochs"])
+    for epoch in range(epochs):
+        rng.shuffle(data)
+        for batch in minibatch(data, size=int(cfg["batch_size"])):
+            nlp.update(batch, sgd=optimizer, drop=float(cfg["dropout"]))
+        progress(stage, epoch + 1, epochs)
+    return nlp
+
+
+def _scores(nlp: Language, examples: Sequence[Example]) -> list[dict[str, float]]:
+    texts = [normalize(e.text) for e in examples]
+    return [dict(doc.cats) for doc in nlp.pipe(texts, batch_size=64)]
+
+
+def _save(nlp: Language, target: Path, thresholds: dict[str, float], fingerprint: str) -> None:
+    """Write the model next to `target` first and swap it in, so a reader never sees half."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".spacy-", dir=target.parent))
+    nlp.to_disk(staging)
+    (staging / THRESHOLDS_FILE).write_text(json.dumps(thresholds, indent=2), encoding="utf-8")
+    (staging / FINGERPRINT_FILE).write_text(fingerprint, encoding="utf-8")
+    old = target.with_name(target.name + ".old")
+    if old.exists():
+        shutil.rmtree(old)
+    if target.exists():
+        target.rename(old)
+    staging.rename(target)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def _ignore(stage: str, done: int, total: int) -> None:
+    return None
+
+
+def train_model(paths: NluPaths, progress: Progress = _ignore) -> TrainReport:
+    """Train the spaCy backend from data/ and write it to the model folder."""
+    ensure_jieba(paths.userdict)
+    cfg = load_yaml(paths.config_dir / "train.yaml")
+    decision = load_yaml(paths.config_dir / "decision.yaml")
+    examples = load_training_examples(paths.train_dir)
+    if not examples:
+        raise ValueError(f"no training examples in {paths.train_dir}")
+    train, validation = split_validation(
+        examples, float(cfg["validation_fraction"]), int(cfg["seed"])
+    )
+    nlp = _fit(train, cfg, "training (validation run)", progress)
+    keys = [label for label in LABELS if label != GENERAL] + [GENERAL, *URGENCY_KEYS]
+    thresholds = choose_thresholds(
+        _scores(nlp, validation), [gold_keys(e) for e in validation], keys, decision["thresholds"]
+    )
+    if cfg.get("refit_on_all", True):
+        nlp = _fit(examples, cfg, "training (all data)", progress)
+    fingerprint = training_fingerprint(paths)
+    _save(nlp, paths.spacy_model, thresholds, fingerprint)
+    return TrainReport(paths.spacy_model, len(examples), len(validation), thresholds, fingerprint)
+
+
+def model_is_current(paths: NluPaths) -> bool:
+    """Whether a built model exists and was trained from the present data and config."""
+    stamp = paths.spacy_model / FINGERPRINT_FILE
+    if not stamp.exists():
+        return False
+    return stamp.read_text(encoding="utf-8").strip() == training_fingerprint(paths)
+
+
+__all__ = ["TrainReport", "model_is_current", "spacy", "split_validation", "train_model"]

@@ -1,0 +1,100 @@
+"""Decision logic on top of a backend, independent of the trained model."""
+
+import pytest
+
+from nlu.backends import BackendUnavailable, split_scores
+from nlu.labels import LABELS
+from nlu.pipeline import ModelMissing, Pipeline, load_pipeline
+
+from .conftest import FixedBackend
+
+
+def scores(**values):
+    return {label: values.get(label, 0.0) for label in LABELS} | {
+        k.replace("urgency_", "urgency:"): v for k, v in values.items() if k.startswith("urgency_")
+    }
+
+
+def test_split_scores_rejects_unknown_keys():
+    with pytest.raises(ValueError):
+        split_scores({"crisis": 0.1, "suicide": 0.9})
+    categories, urgency = split_scores({"crisis": 0.7, "urgency:high": 0.9})
+    assert categories["crisis"] == 0.7 and categories["general"] == 0.0
+    assert urgency == {"high": 0.9}
+
+
+def test_rules_raise_label_over_a_general_model(quiet_pipeline):
+    analysis = quiet_pipeline.analyze("我不想活了，今晚就吃安眠药")
+    assert analysis.labels == ["crisis"]
+    assert analysis.urgency == "emergency"
+    assert analysis.mandatory_report  # emergency crisis = major incident
+    assert analysis.risk_level >= 8
+    assert "crisis.method:安眠药" in analysis.rules
+
+
+def test_general_message(quiet_pipeline):
+    analysis = quiet_pipeline.analyze("今天天气真好")
+    assert analysis.labels == ["general"]
+    assert analysis.urgency == "low"
+    assert not analysis.mandatory_report
+    assert analysis.rules == []
+
+
+def test_hyperbole_suppresses_an_unsure_crisis_score(nlu_paths):
+    backend = FixedBackend(scores(crisis=0.6, urgency_high=0.9))
+    analysis = Pipeline(backend, nlu_paths, thresholds={"crisis": 0.3}).analyze("累死了")
+    assert analysis.labels == ["general"]
+    assert "hyperbole:累死了" in analysis.rules
+    assert analysis.urgency in ("low", "medium")
+
+
+def test_label_floor_and_restriction(nlu_paths):
+    backend = FixedBackend(scores(sexual_abuse=0.9, urgency_low=0.9))
+    analysis = Pipeline(backend, nlu_paths, thresholds={}).analyze("他那样对我")
+    assert analysis.labels == ["sexual_abuse"]
+    assert analysis.urgency == "high"  # floor from decision.yaml
+    assert analysis.restricted and analysis.mandatory_report
+
+
+def test_backend_without_urgency_scores(nlu_paths):
+    backend = FixedBackend(scores(bullying=0.9))
+    analysis = Pipeline(backend, nlu_paths, thresholds={}).analyze("他们又来了")
+    assert analysis.labels == ["bullying"] and analysis.urgency == "high"
+
+
+def test_analyze_many_batches_and_keeps_order(nlu_paths):
+    backend = FixedBackend()
+    texts = ["一", "二", "三"]
+    results = Pipeline(backend, nlu_paths).analyze_many(texts)
+    assert len(results) == 3 and backend.calls == [texts]
+
+
+def test_to_dict_contract(quiet_pipeline):
+    data = quiet_pipeline.analyze("我叫张伟，电话13812345678，昨天在厕所被打").to_dict()
+    assert set(data) >= {"labels", "urgency", "scores", "mandatory_report", "rules", "elements"}
+    assert set(data["scores"]) == set(LABELS)
+    assert set(data["elements"]) == {
+        "time",
+        "place",
+        "people",
+        "school",
+        "grade",
+        "injuries",
+        "count",
+    }
+    assert [p["kind"] for p in data["pii"]] == ["name", "phone"]
+
+
+def test_missing_model_raises_a_clear_error(tmp_path):
+    with pytest.raises(ModelMissing, match="helpline nlu train"):
+        load_pipeline(model_dir=tmp_path)
+    assert issubclass(ModelMissing, BackendUnavailable)
+
+
+def test_a_classifier_label_must_outscore_general(nlu_paths):
+    backend = FixedBackend(scores(neglect=0.5, general=0.6))
+    analysis = Pipeline(backend, nlu_paths, thresholds={"neglect": 0.3}).analyze("我一个人去办公室")
+    assert analysis.labels == ["general"]
+    backend = FixedBackend(scores(neglect=0.7, general=0.6))
+    analysis = Pipeline(backend, nlu_paths, thresholds={"neglect": 0.3}).analyze("我一个人去办公室")
+    assert analysis.labels == ["neglect"]

@@ -1,0 +1,81 @@
+import json
+
+import pytest
+
+from nlu.labels import LABELS, URGENCIES, join_labels, split_intent
+from nlu.train import split_validation
+from nlu.training_data import DataError, load_test_examples, load_training_examples
+
+YAML = """version: "3.1"
+nlu:
+- intent: bullying+crisis
+  metadata:
+    urgency: high
+  examples: |
+    - 班上的人天天骂我，我真的撑不下去了
+    - 他们打我
+- intent: general
+  metadata:
+    urgency: low
+  examples: |
+    - 你好
+"""
+
+
+def test_constants():
+    assert LABELS == (
+        "bullying",
+        "sexual_abuse",
+        "abuse",
+        "neglect",
+        "crisis",
+        "fraud",
+        "danger",
+        "general",
+    )
+    assert URGENCIES == ("emergency", "high", "medium", "low")
+
+
+def test_intent_names():
+    assert split_intent("bullying+crisis") == ("bullying", "crisis")
+    assert join_labels({"crisis", "bullying"}) == "bullying+crisis"
+    with pytest.raises(ValueError):
+        split_intent("crisis+bullying")  # wrong order
+    with pytest.raises(ValueError):
+        split_intent("general+crisis")
+    with pytest.raises(ValueError):
+        split_intent("nonsense")
+
+
+def test_load_training_yaml(tmp_path):
+    (tmp_path / "a.yml").write_text(YAML, encoding="utf-8")
+    examples = load_training_examples(tmp_path)
+    assert [(e.labels, e.urgency) for e in examples] == [
+        (("bullying", "crisis"), "high"),
+        (("bullying", "crisis"), "high"),
+        (("general",), "low"),
+    ]
+    assert examples[0].text == "班上的人天天骂我，我真的撑不下去了"
+
+
+def test_bad_urgency_is_an_error(tmp_path):
+    (tmp_path / "a.yml").write_text(YAML.replace("urgency: low", "urgency: soon"), "utf-8")
+    with pytest.raises(DataError):
+        load_training_examples(tmp_path)
+
+
+def test_load_test_jsonl(tmp_path):
+    line = {"text": "他摸我", "categories": ["sexual_abuse"], "urgency": "high"}
+    (tmp_path / "t.jsonl").write_text(json.dumps(line, ensure_ascii=False) + "\n\n", "utf-8")
+    [example] = load_test_examples(tmp_path)
+    assert example.labels == ("sexual_abuse",)
+
+
+def test_project_data_is_valid_and_split_is_stratified(nlu_paths):
+    examples = load_training_examples(nlu_paths.train_dir)
+    assert len(examples) > 500
+    train, validation = split_validation(examples, 0.15, 1)
+    assert len(train) + len(validation) == len(examples)
+    assert {e.labels for e in validation} >= {(label,) for label in LABELS}
+    assert split_validation(examples, 0.15, 1) == (train, validation)  # reproducible
+    assert len(load_test_examples(nlu_paths.test_dir)) >= 400
