@@ -1,25 +1,25 @@
 """Append-only, hash-chained audit log.
 
 Each event stores the hash of the event before it, so editing or deleting any row breaks the
-chain from that row on, and `verify_chain` names the first broken event. Writers serialise on a
-single head row (SELECT ... FOR UPDATE on PostgreSQL; SQLite serialises writers itself), so two
-concurrent appends never fork the chain. Details must never hold message text or names: ids,
-labels and counts only.
+chain from that row on, and `verify_chain` names the first broken event. Events are chained at
+commit: writers serialise on a single head row (SELECT ... FOR UPDATE on PostgreSQL; SQLite
+serialises writers itself) for the commit only, so two concurrent appends never fork the chain.
+Details must never hold message text or names: ids, labels and counts only.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, String, select
+from sqlalchemy import JSON, BigInteger, Integer, String, event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from helpline.db import Base, UTCDateTime, utcnow
+from helpline.db import Base, UTCDateTime, insert_ignore, utcnow
 
 GENESIS = "0" * 64
 
@@ -76,6 +76,16 @@ def event_hash(
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class _Pending:
+    at: datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    details: dict[str, Any]
+
+
 async def record(
     session: AsyncSession,
     actor: str,
@@ -83,39 +93,48 @@ async def record(
     object_type: str = "",
     object_id: str | int = "",
     **details: Any,
-) -> AuditEvent:
-    """Append one event in the caller's transaction (it commits or rolls back with it)."""
-    head = await _locked_head(session)
-    at = utcnow()
+) -> None:
+    """Add one event to the caller's transaction (it commits or rolls back with it).
+
+    The event is chained when the transaction commits, so the chain's head stays locked only
+    for the commit itself, not for the rest of a long transaction (intake runs the escalation
+    hooks after its first event: holding the head meanwhile serialised every intake).
+    """
     clean = json.loads(json.dumps(details, default=str))
-    digest = event_hash(head.last_hash, at, actor, action, object_type, str(object_id), clean)
-    event = AuditEvent(
-        at=at,
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        details=clean,
-        prev_hash=head.last_hash,
-        hash=digest,
+    pending = _Pending(utcnow(), actor, action, object_type, str(object_id), clean)
+    session.sync_session.info.setdefault(_PENDING_KEY, []).append(pending)
+
+
+_PENDING_KEY = "helpline.audit.pending"
+
+
+@event.listens_for(Session, "before_commit")
+def _chain_pending(session: Session) -> None:
+    pending: list[_Pending] = session.info.pop(_PENDING_KEY, [])
+    if not pending:
+        return
+    # Write to the head row before reading it: on PostgreSQL that is the row lock, on SQLite it
+    # takes the database's write lock, so no other writer can read the same head meanwhile.
+    session.execute(
+        insert_ignore(session.get_bind().dialect.name, AuditHead).values(id=1, last_hash=GENESIS)
     )
-    session.add(event)
-    await session.flush()
-    head.last_event_id = event.id
-    head.last_hash = digest
-    await session.flush()
-    return event
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(id=AuditHead.id))
+    fresh = select(AuditHead).where(AuditHead.id == 1).execution_options(populate_existing=True)
+    head = session.execute(fresh).scalar_one()
+    for item in pending:
+        fields = asdict(item)
+        digest = event_hash(head.last_hash, **fields)
+        row = AuditEvent(**fields, prev_hash=head.last_hash, hash=digest)
+        session.add(row)
+        session.flush()
+        head.last_event_id = row.id
+        head.last_hash = digest
+    session.flush()
 
 
-async def _locked_head(session: AsyncSession) -> AuditHead:
-    head = (
-        await session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update())
-    ).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=1, last_hash=GENESIS)
-        session.add(head)
-        await session.flush()
-    return head
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING_KEY, None)
 
 
 @dataclass

@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, Insert, MetaData, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -61,6 +63,12 @@ _sessionmaker: async_sessionmaker[AsyncSession] | None = None
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
+
+
+def insert_ignore(dialect_name: str, model: type[Base]) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING for `model` (PostgreSQL and SQLite say it alike)."""
+    insert = pg_insert if dialect_name == "postgresql" else sqlite_insert
+    return insert(model).on_conflict_do_nothing()
 
 
 def create_engine(url: str | None = None) -> AsyncEngine:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Insert, Integer, String, delete, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Integer, String, delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from helpline.crypto import get_keyring
-from helpline.db import Base
+from helpline.db import Base, insert_ignore
 
 
 class RateLimitHit(Base):
@@ -38,8 +36,9 @@ async def hit(
     window = int(now.timestamp()) // window_seconds
     bucket = get_keyring().keyed_hash("ratelimit", f"{scope}\x00{key}")[:64]
     # Insert-if-absent then an atomic increment: two first hits at once cannot both insert.
+    dialect = session.get_bind().dialect.name
     await session.execute(
-        _insert_ignore(session).values(bucket=bucket, window=window, count=0)
+        insert_ignore(dialect, RateLimitHit).values(bucket=bucket, window=window, count=0)
     )
     count = (
         await session.execute(
@@ -56,9 +55,3 @@ async def hit(
             )
         )
     return count <= limit
-
-
-def _insert_ignore(session: AsyncSession) -> Insert:
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    return insert(RateLimitHit).on_conflict_do_nothing()

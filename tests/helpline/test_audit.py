@@ -1,3 +1,5 @@
+import asyncio
+
 import pytest
 from sqlalchemy import select, text
 
@@ -74,3 +76,31 @@ async def test_deleting_the_newest_events_is_caught(db_url):
         last = (await s.execute(select(AuditEvent.id).order_by(AuditEvent.id.desc()))).scalar()
         await s.execute(text("DELETE FROM audit_events WHERE id = :i"), {"i": last})
     assert not (await _verify()).ok
+
+
+async def test_concurrent_writers_never_fork_the_chain(db_url):
+    async def writer(n: int) -> None:
+        async with session_scope() as s:
+            await audit.record(s, f"staff:{n}", "case.viewed", "case", n)
+            await asyncio.sleep(0.01)  # other writers start their transactions meanwhile
+            await audit.record(s, f"staff:{n}", "case.changed", "case", n)
+
+    before = (await _verify()).checked
+    await asyncio.gather(*(writer(n) for n in range(20)))
+    result = await _verify()
+    assert result.ok, result.reason
+    assert result.checked == before + 40
+
+
+async def test_rolled_back_events_are_not_chained(db_url):
+    before = (await _verify()).checked
+    with pytest.raises(RuntimeError):
+        async with session_scope() as s:
+            await audit.record(s, "staff:1", "case.viewed", "case", 1)
+            raise RuntimeError("the unit of work fails")
+    await _write_events(1)
+    result = await _verify()
+    assert result.ok and result.checked == before + 1
+    async with session_scope() as s:
+        actions = (await s.execute(select(AuditEvent.object_id))).scalars().all()
+    assert "1" not in actions[before:]  # the failed unit's event was never written
