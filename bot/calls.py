@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from bot import flow, limits
+from bot import flow, limits, texts
 from bot.webform import _form
 from helpline import audit
 from helpline.db import session_scope
@@ -30,13 +30,21 @@ router = APIRouter(prefix="/console/calls")
 templates = templates_for(
     Path(__file__).parent / "templates", Path(__file__).parent.parent / "triage" / "templates"
 )
-# Who answers the help phone: the hotline staff, and the case workers who cover it.
-CALLER_KINDS = {"student": "学生", "parent": "家长", "other": "其他人", "unknown": "未说明"}
 MAX_CALLBACK_CHARS = 40
 
 
+def caller_kinds() -> dict[str, str]:
+    """Caller types and their labels (data/bot/texts.yaml, calls.kinds)."""
+    return {str(k): str(v) for k, v in texts.section("calls")["kinds"].items()}
+
+
+def _error(key: str, **values: Any) -> str:
+    return texts.text(f"calls.errors.{key}", **values)
+
+
 def _render(request: Request, staff: StaffUser, status: int = 200, **context: Any) -> Response:
-    context.update(staff=staff, csrf=csrf_token(request), nav=nav_for(staff), kinds=CALLER_KINDS)
+    kinds = caller_kinds()
+    context.update(staff=staff, csrf=csrf_token(request), nav=nav_for(staff), kinds=kinds)
     return templates.TemplateResponse(request, "bot/call_new.html", context, status_code=status)
 
 
@@ -68,16 +76,16 @@ def _validate(fields: dict[str, str], org_codes: set[str]) -> tuple[dict[str, st
         "org": fields.get("org", "").strip(),
     }
     errors: dict[str, str] = {}
-    if values["kind"] not in CALLER_KINDS:
-        errors["kind"] = "请从列表里选择。"
+    if values["kind"] not in caller_kinds():
+        errors["kind"] = _error("kind_bad")
     if not values["text"]:
-        errors["text"] = "请记录来电内容。"
+        errors["text"] = _error("text_missing")
     elif len(values["text"]) > MAX_TEXT_CHARS:
-        errors["text"] = f"内容太长（最多 {MAX_TEXT_CHARS} 字）。"
+        errors["text"] = _error("text_too_long", limit=MAX_TEXT_CHARS)
     if len(values["callback"]) > MAX_CALLBACK_CHARS:
-        errors["callback"] = f"回拨号码太长（最多 {MAX_CALLBACK_CHARS} 个字符）。"
+        errors["callback"] = _error("callback_too_long", limit=MAX_CALLBACK_CHARS)
     if values["org"] not in org_codes:
-        errors["org"] = "请选择单位。"
+        errors["org"] = _error("org_bad")
     return values, errors
 
 
@@ -96,13 +104,13 @@ async def call_submit(request: Request, staff: StaffUser = Depends(current_staff
                 answer = await flow.take(session, _intake(values), ask=False)
             except IntakeError:
                 await session.rollback()  # nothing half-written
-                errors["text"] = "请记录来电内容。"
+                errors["text"] = _error("text_missing")
             else:
                 await audit.record(
                     session, f"staff:{staff.id}", "call.logged", "case", answer.case.id
                 )
     if not allowed:
-        errors["form"] = "登记太频繁，请稍后再试。"
+        errors["form"] = _error("rate_limited")
     if answer is None:
         return _render(request, staff, 400, orgs=orgs, values=values, errors=errors)
     return _render(

@@ -32,6 +32,7 @@ from triage.outbox import mark_reporter_unreachable
 log = logging.getLogger(__name__)
 KINDS = ("student", "parent", "other")
 NEW_MESSAGE = filters.UpdateType.MESSAGE
+NEW_OR_EDITED = filters.UpdateType.MESSAGES
 PRIVATE = filters.ChatType.PRIVATE
 FILES = filters.PHOTO | filters.VOICE | filters.AUDIO | filters.Document.ALL | filters.VIDEO
 FILES = FILES | filters.VIDEO_NOTE
@@ -39,8 +40,9 @@ FILES = FILES | filters.VIDEO_NOTE
 
 def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # Group -2/-1 run first: groups are refused, floods are stopped, before any work is done.
+    # Edits count too: each one is analysed again, so a stream of edits is a flood as well.
     app.add_handler(MessageHandler(~PRIVATE, refuse_group), group=-2)
-    app.add_handler(MessageHandler(NEW_MESSAGE & PRIVATE, flood_gate), group=-1)
+    app.add_handler(MessageHandler(NEW_OR_EDITED & PRIVATE, flood_gate), group=-1)
     app.add_handler(CommandHandler("start", start, filters=NEW_MESSAGE))
     app.add_handler(CommandHandler("help", help_command, filters=NEW_MESSAGE))
     app.add_handler(CommandHandler("status", status, filters=NEW_MESSAGE))
@@ -48,7 +50,9 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CallbackQueryHandler(kind_chosen, pattern=r"^kind:(student|parent|other)$"))
     app.add_handler(CallbackQueryHandler(acknowledge, pattern=r"^ack:[0-9A-Za-z:]{1,60}$"))
     app.add_handler(CallbackQueryHandler(stale_button))
-    app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.TEXT, edited))
+    # A photo's or file's caption is stored as a message too, so its edits count as well.
+    edited_words = filters.TEXT | filters.CAPTION
+    app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & edited_words, edited))
     app.add_handler(MessageHandler(NEW_MESSAGE & filters.TEXT & ~filters.COMMAND, on_text))
     app.add_handler(MessageHandler(NEW_MESSAGE & filters.Sticker.ALL, sticker))
     app.add_handler(MessageHandler(NEW_MESSAGE & FILES, on_file))
@@ -83,7 +87,7 @@ async def refuse_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 async def flood_gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.message
+    message = update.effective_message
     assert message is not None
     chat = str(message.chat_id)
     allowed = await limits.allow_rule("telegram_messages", "telegram", chat)
@@ -217,9 +221,7 @@ async def _take(message: Message, text: str, kind: str) -> flow.Answer | None:
             chat.new_case_pending = False
             chats.touch(chat)
     except IntakeError as exc:
-        too_long = str(exc) == "too_long"
-        words = texts.text("too_long", limit=MAX_TEXT_CHARS) if too_long else texts.text("empty")
-        await say(message, words)
+        await say(message, _refusal(exc))
         return None
     log.info(
         "telegram message stored",
@@ -228,18 +230,26 @@ async def _take(message: Message, text: str, kind: str) -> flow.Answer | None:
     return answer
 
 
+def _refusal(exc: IntakeError) -> str:
+    """Why a text was not taken, in the reporter's words (too long, or nothing readable)."""
+    if str(exc) == "too_long":
+        return texts.text("too_long", limit=MAX_TEXT_CHARS)
+    return texts.text("empty")
+
+
 async def edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.edited_message
-    assert message is not None and message.text is not None
+    assert message is not None
+    words = message.text or message.caption or ""
     try:
         async with flow.intake_slot(), session_scope() as session:
             result = await apply_edit(
-                session, chats.message_key(message.chat_id, message.message_id), message.text
+                session, chats.message_key(message.chat_id, message.message_id), words
             )
             if result is not None:
                 region = await flow.region_of(session, result.case)
-    except IntakeError:
-        await say(message, texts.text("empty"))
+    except IntakeError as exc:
+        await say(message, _refusal(exc))
         return
     if result is None:
         await say(message, texts.text("edited_unknown"))

@@ -21,6 +21,7 @@ class Hotline:
     name: str
     number: str
     hours: str
+    all_day: bool = False  # answered day and night
 
     def line(self) -> str:
         return f"{self.name}：{self.number}（{self.hours}）"
@@ -71,7 +72,10 @@ def hotlines(region: str | None, kind: str) -> list[Hotline]:
     table = _load("hotlines.yaml")
     regional = table.get(region or "default") or {}
     entries = regional.get(kind) or table["default"].get(kind) or []
-    return [Hotline(str(e["name"]), str(e["number"]), str(e["hours"])) for e in entries]
+    return [
+        Hotline(str(e["name"]), str(e["number"]), str(e["hours"]), bool(e.get("all_day", False)))
+        for e in entries
+    ]
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,9 @@ def safety_blocks(
     """The safety information fitting a case, most urgent first."""
     blocks: list[SafetyBlock] = []
     if urgency == "emergency":
-        numbers = hotlines(region, "emergency") + hotlines(region, "crisis")
+        # Under "24-hour lines" only lines that answer at night too (it may be 3 a.m.).
+        lines = hotlines(region, "emergency") + hotlines(region, "crisis")
+        numbers = [h for h in lines if h.all_day]
         blocks.append(SafetyBlock("emergency", text("emergency_first")))
         blocks.append(SafetyBlock("emergency", text("emergency_lines"), tuple(numbers)))
         blocks.append(SafetyBlock("note", text("emergency_alerted")))
@@ -101,7 +107,7 @@ def safety_blocks(
     if "sexual_abuse" in labels:
         blocks.append(SafetyBlock("sexual_abuse", text("sexual_abuse")))
     if "fraud" in labels:
-        blocks.append(SafetyBlock("fraud", text("fraud")))
+        blocks.append(SafetyBlock("fraud", text("fraud"), tuple(hotlines(region, "fraud"))))
     if urgency != "emergency" and HARM_LABELS & set(labels) - {"crisis"}:
         numbers = tuple(hotlines(region, "child_protection"))
         blocks.append(SafetyBlock("child_protection", text("child_protection"), numbers))

@@ -11,6 +11,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import json
 import smtplib
 import ssl
 import time
@@ -24,7 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 import certifi
-import httpx
+import httpcore
 
 from escalation.config import settings
 from helpline.settings import get_settings
@@ -124,37 +125,97 @@ async def send_email(to: str, info: AlertInfo) -> None:
         raise NotifyError(f"smtp_{type(exc).__name__}") from exc
 
 
-_http: ContextVar[httpx.AsyncClient | None] = ContextVar("escalation_http", default=None)
+class HttpLanes:
+    """A few small HTTP/1.1 connection pools, one per concurrent send, kept for a batch.
+
+    Webhooks and robots go through httpcore directly: measured in benchmarks/escalation.py,
+    httpx's request machinery and one shared pool (which checks every connection on every
+    request) cost about twice the CPU per alert, and alerts are CPU-bound on a loaded host.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._free: asyncio.Queue[httpcore.AsyncConnectionPool] = asyncio.Queue()
+        self._all = [
+            httpcore.AsyncConnectionPool(ssl_context=_tls(), max_connections=1)
+            for _ in range(max(1, size))
+        ]
+        for pool in self._all:
+            self._free.put_nowait(pool)
+
+    async def post(self, url: str, body: bytes, headers: list[tuple[bytes, bytes]]) -> Answer:
+        pool = await self._free.get()
+        try:
+            return await _request(pool, url, body, headers)
+        finally:
+            self._free.put_nowait(pool)
+
+    async def aclose(self) -> None:
+        for pool in self._all:
+            await pool.aclose()
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    content: bytes
+
+
+_HTTP_ERRORS = (
+    httpcore.TimeoutException,
+    httpcore.NetworkError,
+    httpcore.ProtocolError,
+    httpcore.UnsupportedProtocol,
+    OSError,
+)
+
+
+async def _request(
+    pool: httpcore.AsyncConnectionPool, url: str, body: bytes, headers: list[tuple[bytes, bytes]]
+) -> Answer:
+    limit = _timeout()
+    timeouts = {"connect": limit, "read": limit, "write": limit, "pool": limit}
+    try:
+        response = await pool.request(
+            "POST", url, headers=headers, content=body, extensions={"timeout": timeouts}
+        )
+    except _HTTP_ERRORS as exc:
+        raise NotifyError(f"http_{type(exc).__name__}") from exc
+    return Answer(response.status, response.content)
+
+
+_http: ContextVar[HttpLanes | None] = ContextVar("escalation_http", default=None)
 
 
 @asynccontextmanager
-async def shared_http() -> AsyncIterator[httpx.AsyncClient]:
-    """One HTTP client (kept-alive connections) for a worker's batch of deliveries."""
-    async with httpx.AsyncClient(timeout=_timeout(), verify=_tls()) as client:
-        token = _http.set(client)
-        try:
-            yield client
-        finally:
-            _http.reset(token)
+async def shared_http(lanes: int = 8) -> AsyncIterator[HttpLanes]:
+    """Kept-alive connections for a worker's batch of deliveries, `lanes` sends at a time."""
+    shared = HttpLanes(lanes)
+    token = _http.set(shared)
+    try:
+        yield shared
+    finally:
+        _http.reset(token)
+        await shared.aclose()
 
 
 async def _post(url: str, payload: dict[str, Any], alert_id: int, check_errcode: bool) -> None:
-    headers = {"X-Helpline-Alert-Id": str(alert_id)}
-    try:
-        shared = _http.get()
-        if shared is not None:
-            response = await shared.post(url, json=payload, headers=headers)
-        else:
-            async with httpx.AsyncClient(timeout=_timeout(), verify=_tls()) as client:
-                response = await client.post(url, json=payload, headers=headers)
-    except httpx.HTTPError as exc:
-        raise NotifyError(f"http_{type(exc).__name__}") from exc
-    if response.status_code >= 300:
-        raise NotifyError(f"http_status_{response.status_code}")
+    body = json.dumps(payload, ensure_ascii=False).encode()
+    headers = [
+        (b"Content-Type", b"application/json"),
+        (b"X-Helpline-Alert-Id", str(alert_id).encode()),
+    ]
+    shared = _http.get()
+    if shared is not None:
+        response = await shared.post(url, body, headers)
+    else:
+        async with httpcore.AsyncConnectionPool(ssl_context=_tls()) as pool:
+            response = await _request(pool, url, body, headers)
+    if response.status >= 300:
+        raise NotifyError(f"http_status_{response.status}")
     if check_errcode:
         try:
-            code = response.json().get("errcode", 0)
-        except ValueError as exc:
+            code = json.loads(response.content).get("errcode", 0)
+        except (ValueError, AttributeError) as exc:
             raise NotifyError("robot_bad_answer") from exc
         if code != 0:
             raise NotifyError(f"robot_errcode_{code}")

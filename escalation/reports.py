@@ -16,6 +16,8 @@ from escalation.models import StatutoryReport
 from helpline import audit
 from helpline.db import utcnow
 
+OPEN_STATES = ("due", "missed")  # still to be made; "done" and "waived" are settled
+
 
 class ReportError(ValueError):
     """A report cannot be recorded as given (the form shows why)."""
@@ -31,23 +33,30 @@ def required_kinds(labels: list[str], urgency: str) -> list[str]:
             kinds.extend(category.reports)
     if statutory.is_major_incident(labels, urgency):
         kinds.extend(statutory.raw["major_incident"].get("reports") or [])
-    specs = statutory.raw["reports"]
-    return [
+    skipped = withheld_kinds(labels)
+    return [kind for kind in dict.fromkeys(kinds) if kind not in skipped]
+
+
+def withheld_kinds(labels: list[str]) -> set[str]:
+    """Report kinds these labels forbid: informing the guardians of a child abused at home
+    may put the child in danger (skip_when_categories in the rules)."""
+    specs = rules().raw["reports"]
+    return {
         kind
-        for kind in dict.fromkeys(kinds)
-        if not set(specs[kind].get("skip_when_categories") or []) & set(labels)
-    ]
+        for kind, spec in specs.items()
+        if set(spec.get("skip_when_categories") or []) & set(labels)
+    }
 
 
 async def open_reports(session: AsyncSession, case: Any, since: datetime) -> list[StatutoryReport]:
-    """Open the reports the case now needs and does not have; each due `since` + deadline."""
-    existing = set(
-        (
-            await session.execute(
-                select(StatutoryReport.kind).where(StatutoryReport.case_id == case.id)
-            )
-        ).scalars()
-    )
+    """Open the reports the case now needs and does not have; each due `since` + deadline.
+
+    A report opened earlier that the case's labels now forbid (a guardian notice, once abuse
+    at home is known) is waived, so that nobody is pushed to make it.
+    """
+    known = await case_reports(session, case.id)
+    existing = {report.kind for report in known}
+    await _waive(session, case.id, known, withheld_kinds(list(case.labels)))
     specs = rules().raw["reports"]
     opened = []
     for kind in required_kinds(list(case.labels), case.urgency):
@@ -72,6 +81,23 @@ async def open_reports(session: AsyncSession, case: Any, since: datetime) -> lis
             session, "system", "reports.opened", "case", case.id, kinds=[r.kind for r in opened]
         )
     return opened
+
+
+async def _waive(
+    session: AsyncSession, case_id: int, known: list[StatutoryReport], withheld: set[str]
+) -> None:
+    for report in known:
+        if report.kind in withheld and report.state in OPEN_STATES:
+            report.state = "waived"
+            await audit.record(
+                session,
+                "system",
+                "report.waived",
+                "case",
+                case_id,
+                report_id=report.id,
+                kind=report.kind,
+            )
 
 
 async def case_reports(session: AsyncSession, case_id: int) -> list[StatutoryReport]:
@@ -123,8 +149,8 @@ async def record_report(
     report = await session.get(StatutoryReport, report_id)
     if report is None or report.case_id != case_id:
         raise ReportError("没有找到这项报告。")
-    if report.state == "done":
-        raise ReportError("这项报告已经登记过了。")
+    if report.state not in OPEN_STATES:
+        raise ReportError("这项报告已经登记过了，或依规不予报告。")
     if not made.made_to.strip() or not made.reference.strip():
         raise ReportError("请填写报告对象和回执编号（或接报人工号）。")
     if made.made_at > utcnow() + timedelta(minutes=5):
@@ -148,7 +174,7 @@ async def record_report(
 
 async def close_guard(session: AsyncSession, case: Any) -> str | None:
     """A mandatory case may not close while any of its statutory reports is unrecorded."""
-    pending = [r for r in await case_reports(session, case.id) if r.state != "done"]
+    pending = [r for r in await case_reports(session, case.id) if r.state in OPEN_STATES]
     if not pending:
         return None
     return f"还有 {len(pending)} 项法定报告未登记（报告对象、时间、回执编号），登记后才能结案。"

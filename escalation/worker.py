@@ -53,7 +53,8 @@ class Worker:
         self.batch = batch or int(conf["batch"])
         self.lease = timedelta(seconds=lease_seconds or float(conf["lease_seconds"]))
         self.poll = poll_seconds if poll_seconds is not None else float(conf["poll_seconds"])
-        self._limit = asyncio.Semaphore(concurrency or int(conf["concurrency"]))
+        self.concurrency = concurrency or int(conf["concurrency"])
+        self._limit = asyncio.Semaphore(self.concurrency)
 
     async def claim(self) -> tuple[list[Claimed], list[delivery.Job]]:
         """Take a batch of due timers (and timers whose worker's lease ran out).
@@ -86,7 +87,7 @@ class Worker:
     async def run_once(self) -> int:
         """Claim and run one batch; returns how many timers it took."""
         others, jobs = await self.claim()
-        async with notifiers.shared_http():
+        async with notifiers.shared_http(self.concurrency):
             results = await asyncio.gather(
                 *(self._guarded(item) for item in others),
                 *(self._send(job) for job in jobs),

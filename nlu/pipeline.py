@@ -41,6 +41,9 @@ class Decision:
     short_max_chars: int = 0
     short_threshold: float = 1.0
     crisis_without_concept: float = 0.0
+    crisis_concept_min_risk: int = 1
+    urgent_harm_urgency: float = 1.01
+    urgent_harm_min_score: float = 1.0
 
     def threshold(self, key: str) -> float:
         tuned = self.thresholds.get(key, self.default_threshold)
@@ -61,7 +64,10 @@ def load_decision(paths: NluPaths, thresholds: dict[str, float] | None) -> Decis
         crisis_after_hyperbole=float(raw.get("crisis_threshold_after_hyperbole", 0.9)),
         short_max_chars=int((raw.get("short_message") or {}).get("max_chars", 0)),
         short_threshold=float((raw.get("short_message") or {}).get("threshold", 1.0)),
-        crisis_without_concept=float(raw.get("crisis_threshold_without_concept", 0.0)),
+        crisis_without_concept=float((raw.get("crisis_without_concept") or {}).get("threshold", 0)),
+        crisis_concept_min_risk=int((raw.get("crisis_without_concept") or {}).get("min_risk", 1)),
+        urgent_harm_urgency=float((raw.get("urgent_harm") or {}).get("urgency", 1.01)),
+        urgent_harm_min_score=float((raw.get("urgent_harm") or {}).get("min_score", 1.0)),
     )
 
 
@@ -80,8 +86,24 @@ def is_short_without_evidence(text: str, rules: RuleResult, decision: Decision) 
     return content_length(text) <= decision.short_max_chars
 
 
+def _urgent_harm(
+    categories: dict[str, float], urgency: dict[str, float], decision: Decision
+) -> str | None:
+    """The most likely harm label when the classifier says the message is urgent (emergency
+    plus high) but no harm label passed its threshold: the urgency keys are learnt from every
+    harm message together, so they carry over to unseen wording better than one label."""
+    if urgency.get("emergency", 0.0) + urgency.get("high", 0.0) < decision.urgent_harm_urgency:
+        return None
+    best = max(HARM_LABELS, key=lambda lb: categories[lb])
+    return best if categories[best] >= decision.urgent_harm_min_score else None
+
+
 def _labels(
-    categories: dict[str, float], rules: RuleResult, decision: Decision, short: bool = False
+    categories: dict[str, float],
+    rules: RuleResult,
+    decision: Decision,
+    short: bool = False,
+    urgency: dict[str, float] | None = None,
 ) -> list[str]:
     margin = decision.general_margin * categories[GENERAL]
     if short:
@@ -90,10 +112,10 @@ def _labels(
     chosen = {lb for lb in HARM_LABELS if categories[lb] >= max(decision.threshold(lb), margin)}
     if (
         "crisis" in chosen
-        and not rules.concepts
+        and rules.risk_level < decision.crisis_concept_min_risk
         and categories["crisis"] < decision.crisis_without_concept
     ):
-        # No crisis concept at all (no wish to die, method, self-harm ...): everyday sadness
+        # No crisis concept of weight (wish to die, self-harm, farewell ...): everyday sadness
         # and tiredness push the crisis score up on real text, so the classifier alone needs
         # a higher score to say crisis.
         chosen.discard("crisis")
@@ -102,6 +124,10 @@ def _labels(
         # the classifier is very sure on its own.
         if categories["crisis"] < decision.crisis_after_hyperbole:
             chosen.discard("crisis")
+    if not chosen and not short and urgency:
+        urgent = _urgent_harm(categories, urgency, decision)
+        if urgent and not (urgent == "crisis" and (rules.hyperbole or rules.negated)):
+            chosen.add(urgent)
     chosen |= rules.labels
     return [lb for lb in HARM_LABELS if lb in chosen] or [GENERAL]
 
@@ -171,7 +197,7 @@ class Pipeline:
         categories, urgency_scores = split_scores(scores)
         rules = apply_rules(self.rulebook, text)
         short = is_short_without_evidence(text, rules, self.decision)
-        labels = _labels(categories, rules, self.decision, short)
+        labels = _labels(categories, rules, self.decision, short, urgency_scores)
         urgency = _urgency(urgency_scores, labels, rules, self.decision, short)
         assert urgency in URGENCIES
         return Analysis(

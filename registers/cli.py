@@ -66,7 +66,7 @@ def demo_generate(
 ) -> None:
     """Fill the database with a realistic, clearly fake year of cases (texts start 【演示】).
 
-    For the lead to mount as `helpline demo generate` (demo_app.command("generate")).
+    Mounted by the kernel's command line as `helpline demo generate`.
     """
     from helpline.db import utcnow
 

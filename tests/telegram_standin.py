@@ -249,8 +249,11 @@ class TelegramStandin:
             content["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         return {"message": self.message(chat_id, **kw, **content)}
 
-    def edited_update(self, chat_id: int, message_id: int, text: str) -> dict[str, Any]:
-        msg = self.message(chat_id, message_id=message_id, text=text)
+    def edited_update(
+        self, chat_id: int, message_id: int, text: str, field: str = "text"
+    ) -> dict[str, Any]:
+        """An edit of a message's text (or, with field="caption", of a file's caption)."""
+        msg = self.message(chat_id, message_id=message_id, **{field: text})
         msg["edit_date"] = self._date()
         return {"edited_message": msg}
 

@@ -62,7 +62,8 @@ def _password_ok(stored: str | None, password: str) -> bool:
 @dataclass(frozen=True)
 class LoginResult:
     staff: StaffUser | None
-    reason: str = ""  # "", "bad_credentials", "locked", "totp_required", "bad_totp"
+    # "", "bad_credentials", "locked", "totp_required", "bad_totp", "totp_not_enrolled"
+    reason: str = ""
 
 
 async def authenticate(
@@ -82,6 +83,11 @@ async def authenticate(
     if staff.locked_until and staff.locked_until > now:
         await audit.record(session, f"staff:{staff.id}", "login.locked", "staff", staff.id)
         return LoginResult(None, "locked")
+    if ok and not staff.totp_secret and staff.role in ROLES_NEEDING_TOTP:
+        # Fail closed: an account that sees cases but has no second factor enrolled (created
+        # outside the admin pages, or its secret cleared) must not get in on a password alone.
+        await audit.record(session, f"staff:{staff.id}", "login.no_totp", "staff", staff.id)
+        return LoginResult(None, "totp_not_enrolled")
     if ok and staff.totp_secret:
         if not totp_code:
             return LoginResult(None, "totp_required")

@@ -87,11 +87,11 @@ def _filtered(staff: StaffUser, f: QueueFilters, now: datetime) -> Select[tuple[
     if f.category:
         # Labels are a JSON list; matching the quoted name works on SQLite and PostgreSQL.
         query = query.where(cast(Case.labels, String).like(f'%"{f.category}"%'))
-        if staff.role not in perm.LEAD_ROLES:
-            # A restricted case's category is content: it must not surface through a filter.
-            query = query.where(or_(Case.restricted.is_(False), Case.assignee_id == staff.id))
     if f.urgency:
         query = query.where(Case.urgency == f.urgency)
+    if (f.category or f.urgency) and staff.role not in perm.LEAD_ROLES:
+        # A restricted case's category and urgency are content: no filter may reveal them.
+        query = query.where(or_(Case.restricted.is_(False), Case.assignee_id == staff.id))
     if f.mine:
         query = query.where(Case.assignee_id == staff.id)
     if f.overdue:

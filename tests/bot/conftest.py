@@ -28,10 +28,12 @@ class RunningBot:
     async def wait_for(self, method: str, chat_id: int | None = None, **kw: Any) -> list[Any]:
         return await asyncio.to_thread(self.api.wait_for, method, chat_id, **kw)
 
-    async def say(self, chat_id: int, text: str, **kw: Any) -> str:
-        """Send a text as the reporter; return the bot's (next) answer in that chat."""
+    async def say(
+        self, chat_id: int, text: str, update: dict[str, Any] | None = None, **kw: Any
+    ) -> str:
+        """Send a text (or a prepared update) as the reporter; return the bot's next answer."""
         before = len(self.api.calls("sendMessage", chat_id))
-        self.api.push_update(self.api.text_update(chat_id, text, **kw))
+        self.api.push_update(update or self.api.text_update(chat_id, text, **kw))
         calls = await self.wait_for("sendMessage", chat_id, count=before + 1)
         return calls[before].text
 

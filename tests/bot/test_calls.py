@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import select
 
+from escalation.models import Escalation, StatutoryReport
 from helpline.audit import AuditEvent
 from helpline.db import session_scope
 from tests.bot.conftest import counts
@@ -38,6 +39,13 @@ async def test_hotline_logs_a_call(client: httpx.AsyncClient) -> None:
         assert reporter.contact == "13911112222"
         (message,) = (await s.execute(select(Message).where(Message.case_id == case.id))).scalars()
         assert message.channel == "phone"
+        # The same escalation as any message: a chain of alerts and the statutory reports due.
+        chains = await s.execute(select(Escalation.state).where(Escalation.case_id == case.id))
+        assert list(chains.scalars()) == ["active"]
+        due = (
+            await s.execute(select(StatutoryReport).where(StatutoryReport.case_id == case.id))
+        ).scalars()
+        assert list(due)
         logged = (
             await s.execute(
                 select(AuditEvent).where(

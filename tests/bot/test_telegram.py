@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import time
 
 import pytest
 from sqlalchemy import select, text
@@ -44,19 +43,17 @@ async def _messages(case_id: int) -> list[Message]:
         )
 
 
-async def test_emergency_reply_under_one_second(polling_bot: RunningBot) -> None:
+async def test_emergency_reply(polling_bot: RunningBot) -> None:
+    # How fast it comes (under 1 s, also on a loaded system): benchmarks/intake.py measures it.
     api = polling_bot.api
-    started = time.monotonic()
     api.push_update(api.text_update(4242, EMERGENCY))
     (reply,) = await polling_bot.wait_for("sendMessage", 4242)
-    elapsed = reply.at - started
-    print(f"\nemergency reply through the stand-in: {elapsed * 1000:.0f} ms")
-    assert elapsed < 1.0, f"emergency reply took {elapsed:.3f}s"
     # 110/120 and the 24-hour lines come first, then "a duty officer has been alerted".
     assert reply.text.startswith(texts.text("emergency_first"))
     for number in ("110", "120", "400-161-9995", "010-82951332"):
         assert number in reply.text
     assert reply.text.index("400-161-9995") < reply.text.index("值班老师已经收到提醒")
+    assert "12355" not in reply.text  # office hours only: not listed as a 24-hour line
     (case,) = await _reporter_cases(4242)
     assert case.urgency == "emergency" and case.channel == "telegram"
     assert "crisis" in case.labels
@@ -139,6 +136,90 @@ async def test_full_conversation(polling_bot: RunningBot) -> None:
     assert first_case.urgency == "emergency"
 
 
+async def test_commands_buttons_and_privacy_before_telling(polling_bot: RunningBot) -> None:
+    api, chat = polling_bot.api, 1101
+    before = await counts()
+    assert await polling_bot.say(chat, "/status") == texts.text("status_none")
+    assert await polling_bot.say(chat, "/help") == texts.text("help")
+    assert await polling_bot.say(chat, "/whatever") == texts.text("help")  # unknown command
+    api.push_update(api.text_update(chat, "/start"))
+    welcome, ask = (await polling_bot.wait_for("sendMessage", chat, count=5))[3:5]
+    # Who reads it, anonymity, and that the school must report harm, all before any message.
+    assert texts.text("privacy") in welcome.text
+    assert "心理老师" in welcome.text and "匿名" in welcome.text and "必须报告" in welcome.text
+    assert await counts() == before  # commands store nothing
+    assert [b["text"] for b in ask.buttons()] == list(texts.mapping("kind_buttons").values())
+
+    api.push_update(api.callback_update(chat, "kind:parent"))
+    thanks = (await polling_bot.wait_for("sendMessage", chat, count=6))[5]
+    assert thanks.text == texts.text("kind_thanks.parent")
+    # A button the bot never offered (forged callback data) is answered and changes nothing.
+    api.push_update(api.callback_update(chat, "kind:admin"))
+    await polling_bot.wait_for("answerCallbackQuery", count=2)
+    await polling_bot.say(chat, "我的孩子在学校被几个同学打了，脸上都是伤")
+    (case,) = await _reporter_cases(chat)
+    async with session_scope() as s:
+        reporter = await s.get(Reporter, case.reporter_id)
+        assert reporter is not None and reporter.kind == "parent"
+    status = await polling_bot.say(chat, "/status")
+    assert case.number in status and texts.text("status_no_reply") in status
+
+
+async def test_reply_fits_the_category(polling_bot: RunningBot) -> None:
+    crisis = await polling_bot.say(1301, "我最近总是很难过，觉得活着没意思，每天都想哭")
+    assert texts.text("crisis") in crisis and "400-161-9995" in crisis and "12356" in crisis
+    assert texts.text("emergency_first") not in crisis  # not an emergency: no alarm
+    fraud = await polling_bot.say(1302, "有人加我QQ说我中奖了，让我先交手续费，我已经转了三百块")
+    assert "马上停止转账" in fraud and "不要把验证码" in fraud
+    assert "110" in fraud and "96110" in fraud
+    assert texts.text("crisis") not in fraud
+
+
+async def test_edits_are_checked_like_messages(
+    polling_bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api, chat = polling_bot.api, 1201
+    first = api.text_update(chat, "同学一直骂我，还把我的书扔了")
+    await polling_bot.say(chat, "", update=first)
+    (case,) = await _reporter_cases(chat)
+    mid = first["message"]["message_id"]
+    # Too long: refused with the reason, the stored text stays as it was.
+    too_long = await polling_bot.say(chat, "", update=api.edited_update(chat, mid, "救" * 5001))
+    assert too_long == texts.text("too_long", limit=5000)
+    unknown = await polling_bot.say(chat, "", update=api.edited_update(chat, 99999, "改过的话"))
+    assert unknown == texts.text("edited_unknown")
+    assert [m.text for m in await _messages(case.id)] == ["同学一直骂我，还把我的书扔了"]
+
+    # A photo's caption is a message; editing the caption updates it.
+    api.add_file("photo-e", b"\xff\xd8\xff" + b"e" * 50)
+    photo = api.photo_update(chat, "photo-e", 53)
+    photo["message"]["caption"] = "这是他们在我桌子上写的字"
+    api.push_update(photo)
+    await polling_bot.wait_for("sendMessage", chat, contains=texts.text("attachment_stored"))
+    caption_edit = api.edited_update(
+        chat, photo["message"]["message_id"], "这是他们在我桌子上写的骂人的话", field="caption"
+    )
+    assert texts.text("edited") in await polling_bot.say(chat, "", update=caption_edit)
+    texts_now = [m.text for m in await _messages(case.id)]
+    assert texts_now == ["同学一直骂我，还把我的书扔了", "这是他们在我桌子上写的骂人的话"]
+
+    # Edits count against the flood limit like messages (each one is analysed again).
+    limits = dict(texts.limits())
+    limits["telegram_messages"] = {"limit": 2, "window_seconds": 600}
+    monkeypatch.setattr(texts, "limits", lambda: limits)
+    flooder = 1202
+    opening = api.text_update(flooder, "有人在网上骂我")
+    await polling_bot.say(flooder, "", update=opening)
+    for n in range(3):
+        api.push_update(api.edited_update(flooder, opening["message"]["message_id"], f"改{n}"))
+    await polling_bot.wait_for("sendMessage", flooder, count=3)
+    await asyncio.sleep(0.3)
+    replies = [c.text for c in api.calls("sendMessage", flooder)]
+    assert texts.text("edited") in replies[1] and replies[2:] == [texts.text("flood")]
+    (flooded,) = await _reporter_cases(flooder)
+    assert [m.text for m in await _messages(flooded.id)] == ["改0"]
+
+
 async def test_blocked_chat_does_not_break_others(polling_bot: RunningBot) -> None:
     api = polling_bot.api
     api.block_chat(2001)
@@ -216,6 +297,13 @@ async def test_no_body_images_in_sexual_abuse_case(polling_bot: RunningBot) -> N
 
     async with session_scope() as s:
         assert await attachments.for_case(s, case.id) == []
+    # A voice note shows no body: it is kept (encrypted) with the case.
+    api.add_file("voice-1", b"OggS" + b"v" * 200)
+    api.push_update(api.voice_update(chat, "voice-1", 204))
+    await polling_bot.wait_for("sendMessage", chat, contains=texts.text("attachment_stored"))
+    async with session_scope() as s:
+        (voice,) = await attachments.for_case(s, case.id)
+        assert voice.kind == "voice" and attachments.content_of(voice) == b"OggS" + b"v" * 200
 
 
 async def test_flood_is_stopped_per_chat(

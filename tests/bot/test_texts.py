@@ -17,6 +17,23 @@ def test_emergency_blocks_come_first_and_end_with_the_alert() -> None:
     assert numbers[:2] == ["110", "120"] and "400-161-9995" in numbers
 
 
+def test_emergency_lists_only_lines_that_answer_at_night() -> None:
+    for region in ("default", "beijing"):
+        (_, lines, _) = texts.safety_blocks(["crisis"], "emergency", False, region)
+        assert lines.text == texts.text("emergency_lines")  # "24小时可以打的电话"
+        assert lines.lines and all(h.all_day for h in lines.lines)
+        assert "12355" not in lines.render()  # office hours only: not promised at 3 a.m.
+    every = [h for kind in ("emergency", "crisis", "fraud") for h in texts.hotlines(None, kind)]
+    assert all(h.all_day == (h.hours == "24小时") for h in every)  # the flag matches the words
+
+
+def test_fraud_steps_come_with_the_regions_numbers() -> None:
+    (fraud,) = texts.safety_blocks(["fraud"], "high", False, None)
+    assert fraud.kind == "fraud" and "停止转账" in fraud.text and "验证码" in fraud.text
+    assert [h.number for h in fraud.lines] == ["110", "96110"]
+    assert "96110" in fraud.render()
+
+
 def test_regions_override_and_default_fills_gaps() -> None:
     beijing = texts.hotlines("beijing", "crisis")
     assert beijing[0].number == "010-82951332"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import httpx
 import pytest
@@ -52,15 +51,12 @@ async def test_emergency_through_the_form(client: httpx.AsyncClient) -> None:
 
     await warm_up()  # what the service does at start-up
     page = await client.get("/report")
-    started = time.monotonic()
+    # (How fast: benchmarks/intake.py. A timed assertion here would fail on a busy machine.)
     response = await client.post(
         "/report",
         data={"csrf_token": csrf_from(page.text), "reporter_kind": "student", "what": EMERGENCY},
     )
-    elapsed = time.monotonic() - started
     assert response.status_code == 200
-    print(f"\nemergency through the form: {elapsed * 1000:.0f} ms")
-    assert elapsed < 1.0, f"emergency page took {elapsed:.3f}s"
     html = response.text
     # Safety first: the emergency numbers come before the receipt code.
     assert html.index("110") < html.index('id="receipt-code"')
@@ -102,6 +98,8 @@ async def test_report_with_optional_fields_and_follow_up(client: httpx.AsyncClie
 
     opened = await _open_followup(client, code.lower().replace("-", " "))
     assert opened.status_code == 200
+    # Shown once: the conversation never shows the code again (the page carries a token).
+    assert code not in opened.text and code.replace("-", "") not in opened.text
     assert "请马上停止转账" in opened.text
     assert "<b>不要怕</b>" not in opened.text and "&lt;b&gt;不要怕&lt;/b&gt;" in opened.text
     token = re.search(r'name="token" value="([^"]+)"', opened.text).group(1)
@@ -140,7 +138,20 @@ async def test_forged_posts_are_rejected_and_write_nothing(client: httpx.AsyncCl
     other = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
     page = await client.get("/report")
     cross = await other.post("/report", data={"what": "x", "csrf_token": csrf_from(page.text)})
-    for response in (missing, wrong, cross):
+    assert await counts() == before
+    # The follow-up forms too: no token, no look-up and no message added.
+    accepted = await _post_report(client, what="同学一直骂我")
+    code = _receipt(accepted.text)
+    opened = await _open_followup(client, code)
+    token = re.search(r'name="token" value="([^"]+)"', opened.text)
+    assert token is not None
+    before = await counts()
+    lookup = await client.post("/follow-up", data={"code": code})
+    add = await other.post(
+        "/follow-up/add",
+        data={"csrf_token": csrf_from(opened.text), "token": token.group(1), "text": "伪造的"},
+    )
+    for response in (missing, wrong, cross, lookup, add):
         assert response.status_code == 403
         assert "表单已过期" in response.text
     assert await counts() == before

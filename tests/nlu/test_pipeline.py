@@ -98,3 +98,54 @@ def test_a_classifier_label_must_outscore_general(nlu_paths):
     backend = FixedBackend(scores(neglect=0.7, general=0.6))
     analysis = Pipeline(backend, nlu_paths, thresholds={"neglect": 0.3}).analyze("我一个人去办公室")
     assert analysis.labels == ["neglect"]
+
+
+# Short answers to the bot's follow-up questions (where? when? who?): no harm found by the
+# rules, so the classifier's drifting scores must not make them a case or an emergency.
+SHORT_REPLIES = ["不想说", "在操场", "昨天", "班主任", "嗯", "我妈", "不知道", "初二。"]
+
+
+@pytest.mark.parametrize("text", SHORT_REPLIES)
+def test_short_reply_without_evidence_is_general_low(nlu_paths, text):
+    # The scores short replies used to get: several harm labels around 0.5, emergency high.
+    backend = FixedBackend(
+        scores(crisis=0.66, bullying=0.42, abuse=0.5, general=0.3, urgency_emergency=0.6)
+    )
+    analysis = Pipeline(backend, nlu_paths, thresholds={"urgency:emergency": 0.2}).analyze(text)
+    assert analysis.labels == ["general"]
+    assert analysis.urgency == "low"
+    assert not analysis.mandatory_report
+
+
+def test_short_message_with_rule_evidence_keeps_its_label(quiet_pipeline):
+    analysis = quiet_pipeline.analyze("他摸我")
+    assert analysis.labels == ["sexual_abuse"] and analysis.urgency == "high"
+    analysis = quiet_pipeline.analyze("想紫砂")
+    assert "crisis" in analysis.labels
+
+
+def test_short_message_with_a_confident_classifier_keeps_its_label(nlu_paths):
+    backend = FixedBackend(scores(sexual_abuse=0.9, general=0.1, urgency_high=0.9))
+    analysis = Pipeline(backend, nlu_paths, thresholds={}).analyze("他那样对我")
+    assert analysis.labels == ["sexual_abuse"] and analysis.urgency == "high"
+
+
+def test_longer_message_is_not_treated_as_short(nlu_paths):
+    backend = FixedBackend(scores(bullying=0.6, general=0.3, urgency_high=0.9))
+    analysis = Pipeline(backend, nlu_paths, thresholds={}).analyze("他们下课又把我的书扔了")
+    assert analysis.labels == ["bullying"]
+
+
+def test_crisis_without_a_concept_needs_a_higher_score(nlu_paths):
+    from dataclasses import replace
+
+    backend = FixedBackend(scores(crisis=0.5, general=0.2, urgency_high=0.9))
+    pipeline = Pipeline(backend, nlu_paths, thresholds={"crisis": 0.3})
+    pipeline.decision = replace(
+        pipeline.decision, crisis_without_concept=0.6, crisis_concept_min_risk=3
+    )
+    assert pipeline.analyze("最近心情一直不好，天天下雨").labels == ["general"]
+    # A crisis concept (wish to die) next to the same score: the rules raise crisis anyway.
+    assert "crisis" in pipeline.analyze("最近心情一直不好，真的不想活了").labels
+    backend.scores["crisis"] = 0.7
+    assert pipeline.analyze("最近心情一直不好，天天下雨").labels == ["crisis"]

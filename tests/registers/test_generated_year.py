@@ -228,3 +228,30 @@ def _check_cli(month: str, out: Path, files: dict[str, bytes]) -> None:
     # Compliance rows of reports never made count their lateness up to "now": compare rows only.
     written = (out / "compliance.csv").read_text("utf-8-sig").splitlines()
     assert len(written) == len(files["compliance.csv"].decode("utf-8-sig").splitlines())
+
+
+async def test_helpline_demo_generate_command(db_url: str) -> None:
+    """`helpline demo generate` (the mounted command) fills the configured database."""
+    helpline = Path(sys.executable).parent / "helpline"
+    result = subprocess.run(
+        [str(helpline), "demo", "generate", "--year", "2024", "--seed", "7", "--cases", "6"],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "generated 6 demo cases" in result.stdout
+    raw = await raw_rows()
+    assert len(raw["cases"]) == 6
+    assert all(month_key(c["received_at"]).startswith("2024-") for c in raw["cases"])
+    async with session_scope() as session:
+        texts = [
+            t
+            for t in (
+                await session.execute(select(Message.text).where(Message.direction == "in"))
+            ).scalars()
+            if t
+        ]
+    assert len(texts) >= 6 and all(t.startswith("【演示】") for t in texts)  # clearly fake

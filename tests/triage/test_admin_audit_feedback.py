@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import yaml
 from sqlalchemy import select
@@ -126,3 +130,66 @@ async def test_export_feedback_writes_rasa_training_data(client, tmp_path):
             await s.execute(select(AuditEvent).where(AuditEvent.action == "feedback.exported"))
         ).scalar_one()
         assert exported.details["examples"] == 1
+
+
+async def test_helpline_nlu_export_feedback_command_writes_the_newest_correction(client, tmp_path):
+    case_id = await new_case("同学天天打我，还抢我的钱，我电话13812345678")
+    await login(client, "counsellor.a")
+    for labels, urgency in ((["crisis"], "medium"), (["bullying", "crisis"], "high")):
+        r = await client.post(
+            f"/console/cases/{case_id}/labels",
+            data={"csrf_token": await _csrf(client), "labels": labels, "urgency": urgency},
+        )
+        assert r.status_code == 303
+    out = tmp_path / "nlu_feedback.yml"
+    helpline = Path(sys.executable).parent / "helpline"
+    result = subprocess.run(
+        [str(helpline), "nlu", "export-feedback", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "wrote 1 examples" in result.stdout
+    [block] = yaml.safe_load(out.read_text(encoding="utf-8"))["nlu"]
+    assert block["intent"] == "bullying+crisis" and block["metadata"] == {"urgency": "high"}
+    assert "13812345678" not in out.read_text(encoding="utf-8")
+
+
+async def test_views_exports_changes_and_logins_are_audited(client):
+    case_id = await new_case(BULLYING)
+    number = (await load_case(case_id)).number
+    await login(client, "lead.a")
+    await client.get("/console/queue")
+    await client.get(f"/console/cases/{case_id}")
+    await client.post(
+        f"/console/cases/{case_id}/note",
+        data={"csrf_token": await _csrf(client), "text": "约谈甲同学家长"},
+    )
+    await client.get("/console/statistics/export.csv")
+    client.cookies.clear()
+    await login(client, "admin.district")
+    await client.post(
+        "/console/admin/schools",
+        data={"csrf_token": await _csrf(client), "code": "sch-audit", "name": "审计测试学校"},
+    )
+    client.cookies.clear()
+    await login(client, "auditor.district")
+    page = await client.get(f"/console/audit?case={number}")
+    assert (
+        "张主任" in page.text and "添加内部备注" in page.text and "约谈甲同学家长" not in page.text
+    )
+    async with session_scope() as s:
+        actions = set((await s.execute(select(AuditEvent.action))).scalars())
+        assert (await verify_chain(s)).ok
+    want = {
+        "login",
+        "queue.viewed",
+        "case.viewed",
+        "case.note_added",
+        "statistics.exported",
+        "org.created",
+        "audit.viewed",
+    }
+    assert want <= actions, want - actions

@@ -9,9 +9,10 @@ means exactly 403 or 404. Content is checked on the case page itself.
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from tests.conftest import csrf_from, login
-from tests.triage.support import BULLYING, SEXUAL_ABUSE, new_case, staff_id
+from tests.triage.support import BULLYING, SEXUAL_ABUSE, load_case, new_case, staff_id
 
 OWN, OTHER, RESTRICTED = "own", "other", "restricted"
 ALL = {OWN, OTHER, RESTRICTED}
@@ -192,3 +193,279 @@ async def test_permission_matrix(client, username):
     for url, data in admin_posts.items():
         _check(failures, f"POST {url}", await post(url, **data), admin)
     assert not failures, "\n".join(failures)
+
+
+# The console routes that other packages add (escalation, registers, bot), same people, same
+# three cases, plus one scheduled-delivery file of sch-a and one of sch-b. Written out by hand
+# from docs/escalation.md, docs/registers.md and docs/intake.md.
+OWN_SEND, OTHER_SEND = "own_send", "other_send"
+PLUGIN_MATRIX: dict[str, dict[str, object]] = {
+    "counsellor.a": {
+        "deadlines": True,
+        "record": {OWN, RESTRICTED},
+        "acknowledge": {OWN, RESTRICTED},
+        "fast_report": {OWN},
+        "attachment": {OWN},
+        "statistics": False,
+        "compliance": False,
+        "register": False,
+        "register_edit": NONE,
+        "deliveries": NONE,
+        "calls": True,
+    },
+    "lead.a": {
+        "deadlines": True,
+        "record": {OWN, RESTRICTED},
+        "acknowledge": {OWN, RESTRICTED},
+        "fast_report": {OWN, RESTRICTED},
+        "attachment": {OWN, RESTRICTED},
+        "statistics": True,
+        "compliance": True,
+        "register": True,
+        "register_edit": {OWN},  # the own school's bullying case; the restricted one is not
+        "deliveries": {OWN_SEND},
+        "calls": True,
+    },
+    "duty.a": {
+        "deadlines": True,
+        "record": {OWN, RESTRICTED},
+        "acknowledge": {OWN, RESTRICTED},
+        "fast_report": {OWN},
+        "attachment": {OWN},
+        "statistics": False,
+        "compliance": True,
+        "register": False,
+        "register_edit": NONE,
+        "deliveries": NONE,
+        "calls": True,
+    },
+    "duty.district": {
+        "deadlines": True,
+        "record": ALL,
+        "acknowledge": ALL,
+        "fast_report": {OWN, OTHER},
+        "attachment": {OWN, OTHER},
+        "statistics": False,
+        "compliance": True,
+        "register": False,
+        "register_edit": NONE,
+        "deliveries": NONE,
+        "calls": True,
+    },
+    "hotline.district": {
+        "deadlines": False,
+        "record": NONE,
+        "acknowledge": NONE,
+        "fast_report": NONE,
+        "attachment": NONE,
+        "statistics": False,
+        "compliance": False,
+        "register": False,
+        "register_edit": NONE,
+        "deliveries": NONE,
+        "calls": True,
+    },
+    "admin.district": {
+        "deadlines": False,
+        "record": NONE,
+        "acknowledge": NONE,
+        "fast_report": NONE,
+        "attachment": NONE,
+        "statistics": True,
+        "compliance": True,
+        "register": True,
+        "register_edit": NONE,  # read-only
+        "deliveries": {OWN_SEND, OTHER_SEND},
+        "calls": False,
+    },
+    "auditor.district": {
+        "deadlines": False,
+        "record": NONE,
+        "acknowledge": NONE,
+        "fast_report": NONE,
+        "attachment": NONE,
+        "statistics": True,
+        "compliance": True,
+        "register": True,
+        "register_edit": NONE,
+        "deliveries": {OWN_SEND, OTHER_SEND},
+        "calls": False,
+    },
+}
+
+# Every /console route of the assembled app and the test that covers it. A route added anywhere
+# without a line here fails test_every_console_route_is_in_the_matrix.
+COVERED_ROUTES = {
+    ("GET", "/console"): "home",
+    ("GET", "/console/login"): "public",
+    ("POST", "/console/login"): "public",
+    ("POST", "/console/logout"): "any signed-in",
+    ("GET", "/console/assets/console.css"): "public",
+    ("GET", "/console/queue"): "queue",
+    ("POST", "/console/queue/next"): "next",
+    ("POST", "/console/cases/{case_id}/claim"): "claim",
+    ("POST", "/console/cases/{case_id}/release"): "release",
+    ("POST", "/console/cases/{case_id}/reassign"): "reassign",
+    ("GET", "/console/cases/{case_id}"): "row/content",
+    ("POST", "/console/cases/{case_id}/reply"): "act",
+    ("POST", "/console/cases/{case_id}/note"): "act",
+    ("POST", "/console/cases/{case_id}/labels"): "act",
+    ("POST", "/console/cases/{case_id}/close"): "act",
+    ("POST", "/console/cases/{case_id}/merge"): "act",
+    ("GET", "/console/audit"): "audit",
+    ("GET", "/console/admin/schools"): "admin",
+    ("POST", "/console/admin/schools"): "admin",
+    ("GET", "/console/admin/staff"): "admin",
+    ("POST", "/console/admin/staff"): "admin",
+    ("POST", "/console/admin/staff/{staff_id}/active"): "admin",
+    ("POST", "/console/admin/staff/{staff_id}/password"): "admin",
+    ("POST", "/console/admin/staff/{staff_id}/role"): "admin",
+    ("GET", "/console/admin/targets"): "admin",
+    ("POST", "/console/admin/targets"): "admin",
+    ("GET", "/console/deadlines"): "deadlines",
+    ("POST", "/console/cases/{case_id}/reports/{report_id}"): "record",
+    ("POST", "/console/cases/{case_id}/acknowledge"): "acknowledge",
+    ("GET", "/console/cases/{case_id}/fast-report"): "fast_report",
+    ("GET", "/console/cases/{case_id}/fast-report.docx"): "fast_report",
+    ("GET", "/console/attachments/{attachment_id}"): "attachment",
+    ("GET", "/console/statistics"): "statistics",
+    ("GET", "/console/statistics/export.{fmt}"): "statistics",
+    ("GET", "/console/statistics/deliveries/{send_id}/{name}"): "deliveries",
+    ("GET", "/console/compliance"): "compliance",
+    ("GET", "/console/compliance/export.{fmt}"): "compliance",
+    ("GET", "/console/bullying"): "register",
+    ("GET", "/console/bullying/export.xlsx"): "register",
+    ("GET", "/console/bullying/{case_id}"): "register_edit",
+    ("POST", "/console/bullying/{case_id}"): "register_edit",
+    ("GET", "/console/calls/new"): "calls",
+    ("POST", "/console/calls/new"): "calls",
+}
+
+
+def test_every_console_route_is_in_the_matrix():
+    from helpline import assembly
+
+    # The routers the app factory includes (what helpline.app.create_app serves).
+    routes = [route for router in assembly.routers() for route in router.routes]
+    found = {
+        (method, route.path)
+        for route in routes
+        if getattr(route, "path", "").startswith("/console")
+        for method in getattr(route, "methods", ()) or ()
+        if method in ("GET", "POST")
+    }
+    assert found - set(COVERED_ROUTES) == set(), "console routes missing from the matrix"
+    assert set(COVERED_ROUTES) - found == set(), "matrix lists routes the app no longer has"
+
+
+async def _plugin_fixtures(cases: dict[str, int]) -> tuple[dict[str, int], dict[str, int], dict]:
+    """A statutory report id and an attachment per case; a delivered file of sch-a and sch-b."""
+    from bot import attachments
+    from escalation.reports import case_reports
+    from helpline.db import session_scope
+    from registers.bundle import write
+    from registers.models import ScheduledSend
+    from registers.schedule import delivery_folder
+    from triage.models import Case, Organisation
+
+    reports: dict[str, int] = {}
+    files: dict[str, int] = {}
+    sends: dict[str, int] = {}
+    async with session_scope() as s:
+        for kind, cid in cases.items():
+            found = await case_reports(s, cid)
+            reports[kind] = found[0].id if found else 999_999
+            case = await s.get(Case, cid)
+            files[kind] = (await attachments.store(s, case, "photo", "image/png", b"\x89PNG")).id
+        for kind, code in ((OWN_SEND, "sch-a"), (OTHER_SEND, "sch-b")):
+            org = (
+                await s.execute(select(Organisation).where(Organisation.code == code))
+            ).scalar_one()
+            send = ScheduledSend(org_id=org.id, month="2026-01", day=13, files=["statistics.csv"])
+            s.add(send)
+            await s.flush()
+            write({"statistics.csv": b"x"}, delivery_folder(code, "2026-01", 13))
+            sends[kind] = send.id
+    return reports, files, sends
+
+
+@pytest.mark.parametrize("username", list(PLUGIN_MATRIX))
+async def test_permission_matrix_of_other_packages_routes(client, username):
+    cases = {
+        OWN: await new_case(BULLYING, "sch-a"),
+        OTHER: await new_case(BULLYING, "sch-b"),
+        RESTRICTED: await new_case(SEXUAL_ABUSE, "sch-a"),
+    }
+    reports, files, sends = await _plugin_fixtures(cases)
+    expect = PLUGIN_MATRIX[username]
+    assert (await login(client, username)).status_code == 303
+    csrf = csrf_from((await client.get("/console")).text)
+    failures: list[str] = []
+
+    async def get(url: str) -> int:
+        return (await client.get(url)).status_code
+
+    async def post(url: str, **data: object) -> int:
+        return (await client.post(url, data={"csrf_token": csrf, **data})).status_code
+
+    for kind, cid in cases.items():
+        base = f"/console/cases/{cid}"
+        # An empty record form: 400 where the door is open, nothing recorded anywhere.
+        status = await post(f"{base}/reports/{reports[kind]}", made_to="", reference="")
+        _check(failures, f"record {kind}", status, kind in expect["record"])
+        status = await post(f"{base}/acknowledge")
+        _check(failures, f"acknowledge {kind}", status, kind in expect["acknowledge"])
+        for url in (f"{base}/fast-report", f"{base}/fast-report.docx"):
+            _check(failures, f"GET {url} {kind}", await get(url), kind in expect["fast_report"])
+        status = await get(f"/console/attachments/{files[kind]}")
+        _check(failures, f"attachment {kind}", status, kind in expect["attachment"])
+        for status, what in (
+            (await get(f"/console/bullying/{cid}"), "GET"),
+            (await post(f"/console/bullying/{cid}", investigation="nonsense"), "POST"),
+        ):
+            _check(failures, f"{what} register {kind}", status, kind in expect["register_edit"])
+    for url in (
+        "/console/statistics",
+        "/console/statistics/export.csv",
+        "/console/statistics/export.xlsx",
+    ):
+        _check(failures, f"GET {url}", await get(url), expect["statistics"])
+    for url in ("/console/compliance", "/console/compliance/export.csv"):
+        _check(failures, f"GET {url}", await get(url), expect["compliance"])
+    for url in ("/console/bullying", "/console/bullying/export.xlsx"):
+        _check(failures, f"GET {url}", await get(url), expect["register"])
+    for kind, send_id in sends.items():
+        status = await get(f"/console/statistics/deliveries/{send_id}/statistics.csv")
+        _check(failures, f"delivery {kind}", status, kind in expect["deliveries"])
+    _check(failures, "GET calls", await get("/console/calls/new"), expect["calls"])
+    _check(failures, "POST calls (empty)", await post("/console/calls/new"), expect["calls"])
+    assert not failures, "\n".join(failures)
+
+
+async def test_deadline_board_permissions(client):
+    """Escalation's board, per role. The case is a restricted one of sch-b: of these people only
+    duty.district has it in scope, and as a row without content (see the xfail below)."""
+    number = (await load_case(await new_case(SEXUAL_ABUSE, "sch-b"))).number
+    failures: list[str] = []
+    for username, expect in PLUGIN_MATRIX.items():
+        client.cookies.clear()
+        assert (await login(client, username)).status_code == 303
+        board = await client.get("/console/deadlines")
+        _check(failures, f"deadlines {username}", board.status_code, expect["deadlines"])
+        if board.status_code == 200:
+            assert (number in board.text) == (username == "duty.district"), username
+            assert "性侵害" not in board.text
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="defect in escalation/templates/escalation/board.html line 13: "
+    'map("extract", ...) names a filter Jinja2 does not have, so the board answers 500 as '
+    "soon as it lists a case whose content the viewer may see (escalation/ is not ours)",
+)
+async def test_deadline_board_lists_an_unrestricted_case(client):
+    number = (await load_case(await new_case(BULLYING, "sch-a"))).number
+    await login(client, "duty.a")
+    board = await client.get("/console/deadlines")
+    assert board.status_code == 200 and number in board.text
