@@ -121,3 +121,36 @@ async def test_report_alerts_escalates_and_ack_stops(wired: dict, clock) -> None
         assert chain.acked_by_id is not None
         # The same link cannot be used twice.
         assert await ack.acknowledge_token(session, link, via="link") == "used"
+
+
+async def test_web_form_post_alerts_webhook_and_smtp_within_two_seconds(
+    wired: dict,
+    client,  # noqa: ANN001
+) -> None:
+    """The same path from the real form: POST /report, then the worker on the real clock."""
+    from helpline.db import utcnow
+    from tests.conftest import csrf_from
+
+    smtp, webhook = wired["smtp"], wired["webhook"]
+    page = await client.get("/report")
+    form = {
+        "csrf_token": csrf_from(page.text),
+        "reporter_kind": "student",
+        "school": "sch-a",
+        "what": TEACHER_ABUSE,
+    }
+    stop = asyncio.Event()
+    task = asyncio.create_task(Worker(utcnow, poll_seconds=0.05).run(stop))
+    try:
+        started = time.monotonic()
+        posted = await client.post("/report", data=form)
+        assert posted.status_code == 200 and 'id="receipt-code"' in posted.text
+        await _wait_until(lambda: webhook.received and smtp.messages)
+        assert time.monotonic() - started < 2.0  # from the child's post to both alerts
+    finally:
+        stop.set()
+        await task
+    for text in [webhook.received[0].raw, *smtp.bodies()]:
+        for word in _forbidden_words():
+            assert word not in text, word
+    assert webhook.received[0].body["category"] == "受限个案"
