@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from helpline.crypto import get_keyring
 from helpline.db import get_session
+from helpline.settings import get_settings
 
 CSRF_COOKIE = "hl_csrf"
 CSRF_FIELD = "csrf_token"
@@ -26,6 +27,13 @@ DbSession = Depends(get_session, scope="function")
 def templates_for(*extra_dirs: Path) -> Jinja2Templates:
     """Jinja2 with autoescaping on, searching the package's own folder first, then shared."""
     return Jinja2Templates(directory=[*map(str, extra_dirs), *map(str, TEMPLATE_DIRS)])
+
+
+def cookie_secure(request: Request) -> bool:
+    """Whether cookies get the Secure flag. Behind a TLS-terminating proxy the request itself
+    arrives as http: the public address decides, so no cookie travels over plain http."""
+    public = get_settings().public_url.lower().startswith("https://")
+    return public or request.url.scheme == "https"
 
 
 def csrf_token(request: Request) -> str:
@@ -63,7 +71,7 @@ class SecurityHeaders(BaseHTTPMiddleware):
                 new_seed,
                 httponly=True,
                 samesite="strict",
-                secure=request.url.scheme == "https",
+                secure=cookie_secure(request),
             )
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

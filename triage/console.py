@@ -9,8 +9,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline import ratelimit
-from helpline.settings import get_settings
-from helpline.web import check_csrf, client_address, csrf_token, templates_for
+from helpline.web import check_csrf, client_address, cookie_secure, csrf_token, templates_for
 from triage.auth import authenticate, close_session, open_session
 from triage.deps import SESSION_COOKIE, DbSession, current_staff
 from triage.models import StaffUser
@@ -34,13 +33,6 @@ _CSS = Path(__file__).parent / "static" / "console.css"
 async def console_css() -> Response:
     # The shared /static mount is the kernel's; the console's own stylesheet is served here.
     return FileResponse(_CSS, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
-
-
-def _secure(request: Request) -> bool:
-    # Behind a TLS-terminating proxy the request itself arrives as http: the public address
-    # decides, so the session cookie is never sent over plain http in production.
-    public = get_settings().public_url.lower().startswith("https://")
-    return public or request.url.scheme == "https"
 
 
 @router.get("/login")
@@ -72,7 +64,7 @@ async def login(
                 token,
                 httponly=True,
                 samesite="strict",
-                secure=_secure(request),
+                secure=cookie_secure(request),
                 path="/",
             )
             return response

@@ -14,8 +14,9 @@ from helpline import audit
 from helpline.crypto import get_keyring, new_receipt_code, receipt_hash
 from helpline.db import utcnow
 from triage.hooks import run_case_hooks
-from triage.models import Case, CaseStatus, Message, Organisation, OrgKind, Reporter
-from triage.policy import first_response_target, higher_urgency, urgency_rank
+from triage.models import Case, CaseStatus, Message, Organisation, OrgKind, Reporter, StaffUser
+from triage.permissions import may_be_assignee
+from triage.policy import first_response_target, higher_urgency, response_target, urgency_rank
 
 MAX_TEXT_CHARS = 5000
 
@@ -69,7 +70,7 @@ async def receive(session: AsyncSession, intake: Intake) -> Received:
     received_at = intake.received_at or utcnow()
     analysis = nlu.analyze(text)
     reporter = await _reporter(session, intake)
-    case = await _target_case(session, reporter, intake)
+    case = await _target_case(session, reporter, intake, received_at)
     receipt = None
     if case is None:
         case, receipt = await _open_case(session, reporter, intake, analysis, received_at)
@@ -138,7 +139,9 @@ async def _reporter(session: AsyncSession, intake: Intake) -> Reporter:
     return reporter
 
 
-async def _target_case(session: AsyncSession, reporter: Reporter, intake: Intake) -> Case | None:
+async def _target_case(
+    session: AsyncSession, reporter: Reporter, intake: Intake, at: datetime
+) -> Case | None:
     """The case this message belongs to: the named one, else the reporter's latest (reopened)."""
     if intake.case_id is not None:
         case = await session.get(Case, intake.case_id)
@@ -157,9 +160,22 @@ async def _target_case(session: AsyncSession, reporter: Reporter, intake: Intake
         if case is None:
             return None
     if case.status == CaseStatus.closed:
-        case.status, case.closed_at = CaseStatus.new, None
-        await audit.record(session, f"reporter:{reporter.id}", "case.reopened", "case", case.id)
+        await _reopen(session, case, reporter, at)
     return case
+
+
+async def _reopen(session: AsyncSession, case: Case, reporter: Reporter, at: datetime) -> None:
+    """The reporter wrote again after closing: back to the counsellor who knows the child if
+    they still may take it, else to the queue; either way with a new first-response time."""
+    assignee = await session.get(StaffUser, case.assignee_id) if case.assignee_id else None
+    keep = assignee is not None and may_be_assignee(assignee, case)
+    case.status = CaseStatus.claimed if keep else CaseStatus.new
+    case.assignee_id = case.assignee_id if keep else None
+    case.closed_at = case.first_response_at = None
+    case.first_response_due = at + await response_target(session, case.urgency)
+    await audit.record(
+        session, f"reporter:{reporter.id}", "case.reopened", "case", case.id, kept_assignee=keep
+    )
 
 
 async def _open_case(

@@ -48,17 +48,18 @@ async def effective_minutes(session: AsyncSession) -> dict[str, int]:
     return minutes
 
 
-async def _target(session: AsyncSession, urgency: str) -> timedelta:
+async def response_target(session: AsyncSession, urgency: str) -> timedelta:
+    """The first-response target in force (an administrator's override, else data/)."""
     return timedelta(minutes=(await effective_minutes(session))[urgency])
 
 
 async def target_on_open(session: AsyncSession, case: Any, analysis: Any) -> None:
     """Hook (case_opened): intake used the data/ default; an administrator's override wins."""
-    case.first_response_due = case.received_at + await _target(session, case.urgency)
+    case.first_response_due = case.received_at + await response_target(session, case.urgency)
 
 
 async def target_on_raise(session: AsyncSession, case: Any, analysis: Any) -> None:
     """Hook (case_raised): a higher urgency may bring the first-response time forward."""
     if case.first_response_at is None:
-        due = case.last_activity_at + await _target(session, case.urgency)
+        due = case.last_activity_at + await response_target(session, case.urgency)
         case.first_response_due = min(case.first_response_due, due)
