@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
+from helpline.db import get_engine
 from triage.intake import Intake, Received, receive
 from triage.models import Case, Organisation
 
@@ -30,13 +31,20 @@ def intake_slot() -> asyncio.Semaphore:
 
     Every intake transaction takes the audit chain's head lock; with hundreds of tasks in one
     event loop, the holder would wait behind all of them at each await (a convoy). A few
-    transactions at a time, the rest queued, is far faster on PostgreSQL and SQLite alike.
+    transactions at a time, the rest queued, is far faster on PostgreSQL and SQLite alike; on
+    SQLite (one writer) only one, so that writers queue fairly here, not in its busy loop.
     """
     loop = asyncio.get_running_loop()
     slot = _slots.get(loop)
     if slot is None:
-        slot = _slots[loop] = asyncio.Semaphore(int(texts.limits()["concurrent_intakes"]))
+        slot = _slots[loop] = asyncio.Semaphore(_concurrent_intakes())
     return slot
+
+
+def _concurrent_intakes() -> int:
+    per_backend = texts.limits()["concurrent_intakes"]
+    backend = get_engine().dialect.name
+    return int(per_backend.get(backend, per_backend["postgresql"]))
 
 
 @dataclass

@@ -222,3 +222,21 @@ async def test_form_rate_limit(client: httpx.AsyncClient, monkeypatch: pytest.Mo
     third = await _post_report(client, what="有人欺负我")
     assert third.status_code == 429 and "110" in third.text
     assert await counts() == before
+
+
+async def test_follow_up_additions_are_rate_limited(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = _receipt((await _post_report(client, what="同学一直骂我")).text)
+    opened = await _open_followup(client, code)
+    token = re.search(r'name="token" value="([^"]+)"', opened.text)
+    assert token is not None
+    limits = dict(texts.limits())
+    limits["web_followups"] = {"limit": 1, "window_seconds": 600}
+    monkeypatch.setattr(texts, "limits", lambda: limits)
+    data = {"csrf_token": csrf_from(opened.text), "token": token.group(1), "text": "他今天又骂我"}
+    assert (await client.post("/follow-up/add", data=data)).status_code == 200
+    before = await counts()
+    second = await client.post("/follow-up/add", data=data)
+    assert second.status_code == 429 and "太频繁" in second.text and "110" in second.text
+    assert await counts() == before
