@@ -5,7 +5,7 @@ The same pipeline runs on top of every backend (nlu/backends.py)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,11 @@ class Decision:
     crisis_concept_min_risk: int = 1
     urgent_harm_urgency: float = 1.01
     urgent_harm_min_score: float = 1.0
+    urgent_harm_emergency: float = 1.01
+    label_margins: dict[str, float] = field(default_factory=dict)
+
+    def margin(self, label: str) -> float:
+        return self.label_margins.get(label, self.general_margin)
 
     def threshold(self, key: str) -> float:
         tuned = self.thresholds.get(key, self.default_threshold)
@@ -54,6 +59,10 @@ class Decision:
 
 def load_decision(paths: NluPaths, thresholds: dict[str, float] | None) -> Decision:
     raw = load_yaml(paths.config_dir / "decision.yaml")
+    short = raw.get("short_message") or {}
+    no_concept = raw.get("crisis_without_concept") or {}
+    urgent = raw.get("urgent_harm") or {}
+    # Missing sections switch the guards off (values no score can reach).
     return Decision(
         thresholds=dict(thresholds or {}),
         default_threshold=float(raw["thresholds"]["default"]),
@@ -62,12 +71,14 @@ def load_decision(paths: NluPaths, thresholds: dict[str, float] | None) -> Decis
         urgency_floor=dict(raw.get("urgency_floor") or {}),
         general_cap=str(raw.get("general_urgency_cap", "medium")),
         crisis_after_hyperbole=float(raw.get("crisis_threshold_after_hyperbole", 0.9)),
-        short_max_chars=int((raw.get("short_message") or {}).get("max_chars", 0)),
-        short_threshold=float((raw.get("short_message") or {}).get("threshold", 1.0)),
-        crisis_without_concept=float((raw.get("crisis_without_concept") or {}).get("threshold", 0)),
-        crisis_concept_min_risk=int((raw.get("crisis_without_concept") or {}).get("min_risk", 1)),
-        urgent_harm_urgency=float((raw.get("urgent_harm") or {}).get("urgency", 1.01)),
-        urgent_harm_min_score=float((raw.get("urgent_harm") or {}).get("min_score", 1.0)),
+        short_max_chars=int(short.get("max_chars", 0)),
+        short_threshold=float(short.get("threshold", 1.0)),
+        crisis_without_concept=float(no_concept.get("threshold", 0.0)),
+        crisis_concept_min_risk=int(no_concept.get("min_risk", 1)),
+        urgent_harm_urgency=float(urgent.get("urgency", 1.01)),
+        urgent_harm_min_score=float(urgent.get("min_score", 1.0)),
+        urgent_harm_emergency=float(urgent.get("emergency", 1.01)),
+        label_margins={k: float(v) for k, v in (raw.get("general_margin_by_label") or {}).items()},
     )
 
 
@@ -87,14 +98,23 @@ def is_short_without_evidence(text: str, rules: RuleResult, decision: Decision) 
 
 
 def _urgent_harm(
-    categories: dict[str, float], urgency: dict[str, float], decision: Decision
+    categories: dict[str, float],
+    urgency: dict[str, float],
+    decision: Decision,
+    excluded: set[str],
 ) -> str | None:
     """The most likely harm label when the classifier says the message is urgent (emergency
     plus high) but no harm label passed its threshold: the urgency keys are learnt from every
-    harm message together, so they carry over to unseen wording better than one label."""
+    harm message together, so they carry over to unseen wording better than one label.
+    `excluded`: labels a guard (hyperbole, no crisis concept) has already explained away."""
+    candidates = [lb for lb in HARM_LABELS if lb not in excluded]
+    if not candidates:
+        return None
+    best = max(candidates, key=lambda lb: categories[lb])
+    if urgency.get("emergency", 0.0) >= decision.urgent_harm_emergency:
+        return best  # an emergency on its own is never "general"
     if urgency.get("emergency", 0.0) + urgency.get("high", 0.0) < decision.urgent_harm_urgency:
         return None
-    best = max(HARM_LABELS, key=lambda lb: categories[lb])
     return best if categories[best] >= decision.urgent_harm_min_score else None
 
 
@@ -105,28 +125,29 @@ def _labels(
     short: bool = False,
     urgency: dict[str, float] | None = None,
 ) -> list[str]:
-    margin = decision.general_margin * categories[GENERAL]
-    if short:
-        # Nearly featureless text: only a confident classifier may raise a label alone.
-        margin = max(margin, decision.short_threshold)
-    chosen = {lb for lb in HARM_LABELS if categories[lb] >= max(decision.threshold(lb), margin)}
-    if (
-        "crisis" in chosen
-        and rules.risk_level < decision.crisis_concept_min_risk
-        and categories["crisis"] < decision.crisis_without_concept
-    ):
-        # No crisis concept of weight (wish to die, self-harm, farewell ...): everyday sadness
-        # and tiredness push the crisis score up on real text, so the classifier alone needs
-        # a higher score to say crisis.
-        chosen.discard("crisis")
-    if "crisis" in chosen and "crisis" not in rules.labels and (rules.hyperbole or rules.negated):
-        # Hyperbole ("累死了") or negation ("我没想死") explains the crisis words away unless
-        # the classifier is very sure on its own.
-        if categories["crisis"] < decision.crisis_after_hyperbole:
-            chosen.discard("crisis")
+    def bar(label: str) -> float:
+        margin = decision.margin(label) * categories[GENERAL]
+        if short:
+            # Nearly featureless text: only a confident classifier may raise a label alone.
+            margin = max(margin, decision.short_threshold)
+        return max(decision.threshold(label), margin)
+
+    chosen = {lb for lb in HARM_LABELS if categories[lb] >= bar(lb)}
+    crisis = categories["crisis"]
+    # No crisis concept of weight (wish to die, self-harm, farewell ...): everyday sadness and
+    # tiredness push the crisis score up on real text, so the classifier alone needs more.
+    no_concept = (
+        rules.risk_level < decision.crisis_concept_min_risk
+        and crisis < decision.crisis_without_concept
+    )
+    # Hyperbole ("累死了") or negation ("我没想死") explains the crisis words away unless the
+    # classifier is very sure on its own.
+    explained = (rules.hyperbole or rules.negated) and crisis < decision.crisis_after_hyperbole
+    guarded = {"crisis"} if (no_concept or explained) and "crisis" not in rules.labels else set()
+    chosen -= guarded
     if not chosen and not short and urgency:
-        urgent = _urgent_harm(categories, urgency, decision)
-        if urgent and not (urgent == "crisis" and (rules.hyperbole or rules.negated)):
+        urgent = _urgent_harm(categories, urgency, decision, guarded)
+        if urgent:
             chosen.add(urgent)
     chosen |= rules.labels
     return [lb for lb in HARM_LABELS if lb in chosen] or [GENERAL]

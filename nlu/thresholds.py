@@ -48,13 +48,18 @@ def choose_thresholds(
     recall_first = set(config["recall_first"])
     grid = tuple(config["grid"])
     clamp = tuple(config["clamp"])
+    # The validation split is nearly separable, so F-beta is flat over a wide range and the
+    # point picked on it is noise; recall-first labels get a lower ceiling.
+    clamp_first = tuple(config.get("clamp_recall_first", clamp))
     out = {}
     for key in keys:
-        beta = config["beta_recall_first"] if key in recall_first else config["beta_default"]
+        first = key in recall_first
+        beta = config["beta_recall_first"] if first else config["beta_default"]
         column = [p.get(key, 0.0) for p in predictions]
         truth = [key in g for g in gold]
         if not any(truth):
             out[key] = float(config["default"])
             continue
-        out[key] = best_threshold(column, truth, float(beta), grid, clamp)  # type: ignore[arg-type]
+        bounds = clamp_first if first else clamp
+        out[key] = best_threshold(column, truth, float(beta), grid, bounds)  # type: ignore[arg-type]
     return out

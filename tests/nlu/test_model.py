@@ -12,20 +12,42 @@ def report(pipeline, trained_paths):
 
 
 def test_regression_floor(report):
-    # What the current model and rules reach (docs/nlu.md); a change that falls below fails.
-    assert report.per_label["crisis"].recall >= 0.90
-    assert report.per_label["sexual_abuse"].recall >= 0.80
-    assert report.urgency_recall("emergency") >= 0.80
+    # What the current model and rules reach (docs/nlu.md, "Measured"), a little below so
+    # that only a real regression fails.
+    assert report.per_label["crisis"].recall >= 0.87
+    assert report.per_label["sexual_abuse"].recall >= 0.83
+    assert report.urgency_recall("emergency") >= 0.84
     assert report.macro_f1 >= 0.80
-    assert report.general_false_alarm_rate <= 0.10
+    assert report.general_false_alarm_rate <= 0.07
 
 
-@pytest.mark.xfail(reason="issue 3 targets not reached yet: see docs/nlu.md", strict=True)
-def test_issue_targets(report):
+# Issue 3's targets, one test each: xfail(strict) on the ones not reached yet (a target met
+# later fails as XPASS, and its marker must then be removed).
+NOT_YET = pytest.mark.xfail(reason="issue 3 target not reached yet: see docs/nlu.md", strict=True)
+
+
+@NOT_YET
+def test_issue_target_recall_crisis(report):
     assert report.per_label["crisis"].recall >= 0.97
+
+
+@NOT_YET
+def test_issue_target_recall_sexual_abuse(report):
     assert report.per_label["sexual_abuse"].recall >= 0.95
+
+
+@NOT_YET
+def test_issue_target_recall_emergency(report):
     assert report.urgency_recall("emergency") >= 0.95
+
+
+@NOT_YET
+def test_issue_target_macro_f1(report):
     assert report.macro_f1 >= 0.88
+
+
+@NOT_YET
+def test_issue_target_general_false_alarms(report):
     assert report.general_false_alarm_rate <= 0.05
 
 
@@ -39,3 +61,12 @@ def test_crisis_language_end_to_end(pipeline):
         assert label in pipeline.analyze(text).labels, text
     assert pipeline.analyze("我已经吃了一整瓶安眠药").urgency == "emergency"
     assert pipeline.analyze("累死了 这题要我命").labels == ["general"]
+
+
+def test_short_replies_are_general_and_low(pipeline):
+    # Answers to the bot's where/when/who questions: no harm in them on their own.
+    for text in ("不想说", "在操场", "昨天", "班主任", "不知道", "在家", "我妈", "嗯"):
+        analysis = pipeline.analyze(text)
+        assert analysis.labels == ["general"], text
+        assert analysis.urgency == "low", text
+    assert "sexual_abuse" in pipeline.analyze("他摸我").labels

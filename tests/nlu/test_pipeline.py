@@ -149,3 +149,25 @@ def test_crisis_without_a_concept_needs_a_higher_score(nlu_paths):
     assert "crisis" in pipeline.analyze("最近心情一直不好，真的不想活了").labels
     backend.scores["crisis"] = 0.7
     assert pipeline.analyze("最近心情一直不好，天天下雨").labels == ["crisis"]
+
+
+def test_an_urgent_message_is_not_left_general(nlu_paths):
+    # No harm label passes its threshold, but the classifier's urgency says emergency: the
+    # most likely harm label is taken (decision.yaml urgent_harm).
+    backend = FixedBackend(
+        scores(danger=0.08, neglect=0.05, general=0.6, urgency_emergency=0.7, urgency_low=0.1)
+    )
+    pipeline = Pipeline(backend, nlu_paths, thresholds={"urgency:emergency": 0.3})
+    analysis = pipeline.analyze("商场里找了半个小时了还是没有看到人")
+    assert analysis.labels == ["danger"] and analysis.urgency == "emergency"
+    # Emergency plus high past the bar also counts, when the harm score is not negligible.
+    backend.scores.update(scores(abuse=0.15, general=0.6, urgency_emergency=0.2, urgency_high=0.7))
+    assert pipeline.analyze("他拿着那个东西过来了我在房间里").labels == ["abuse"]
+    backend.scores["abuse"] = 0.02
+    assert pipeline.analyze("他拿着那个东西过来了我在房间里").labels == ["general"]
+
+
+def test_urgent_harm_does_not_apply_to_short_replies(nlu_paths):
+    backend = FixedBackend(scores(danger=0.3, general=0.5, urgency_emergency=0.9))
+    analysis = Pipeline(backend, nlu_paths, thresholds={}).analyze("在商场")
+    assert analysis.labels == ["general"] and analysis.urgency == "low"
