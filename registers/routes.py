@@ -64,6 +64,22 @@ def _download(content: bytes, filename: str, media: str) -> Response:
     )
 
 
+EXPORT_FORMATS = ("csv", "xlsx")
+
+
+def _export_format(fmt: str) -> str:
+    if fmt not in EXPORT_FORMATS:
+        raise HTTPException(status_code=404, detail="没有这种格式。")
+    return fmt
+
+
+async def _audit_org(
+    session: AsyncSession, staff: StaffUser, action: str, org: Organisation, **details: Any
+) -> None:
+    """Every view and export of a register is audited against the organisation it covers."""
+    await audit.record(session, f"staff:{staff.id}", action, "organisation", org.id, **details)
+
+
 @router.get("/registers/static/registers.css", include_in_schema=False)
 async def stylesheet() -> Response:
     return FileResponse(HERE / "static" / "registers.css", media_type="text/css")
@@ -87,9 +103,7 @@ async def statistics_page(
     charts = figure_charts(report.columns[0], names, suppressed[0])
     schools = [(c.name, c.cases) for c in report.columns[1:]]
     school_chart = chart("按单位", schools, suppressed[1:]) if schools else None
-    await audit.record(
-        session, f"staff:{staff.id}", "statistics.viewed", "organisation", target.id, month=month
-    )
+    await _audit_org(session, staff, "statistics.viewed", target, month=month)
     return _render(
         request,
         "registers/statistics.html",
@@ -113,20 +127,11 @@ async def statistics_export(
     session: AsyncSession = DbSession,
 ) -> Response:
     perm.require(access.can_view_statistics(staff))
-    if fmt not in ("csv", "xlsx"):
-        raise HTTPException(status_code=404, detail="没有这种格式。")
+    _export_format(fmt)
     month = _month(month)
     target = await access.scoped_org(session, staff, org)
     report = await monthly(session, target, month)
-    await audit.record(
-        session,
-        f"staff:{staff.id}",
-        "statistics.exported",
-        "organisation",
-        target.id,
-        month=month,
-        format=fmt,
-    )
+    await _audit_org(session, staff, "statistics.exported", target, month=month, format=fmt)
     name = f"statistics-{target.code}-{month}.{fmt}"
     if fmt == "csv":
         return _download(exports.statistics_csv(report), name, CSV)
@@ -162,9 +167,7 @@ async def compliance_page(
     perm.require(access.can_view_compliance(staff))
     month = month or month_of(utcnow())
     target, found = await _compliance(session, staff, month, org)
-    await audit.record(
-        session, f"staff:{staff.id}", "compliance.viewed", "organisation", target.id, month=month
-    )
+    await _audit_org(session, staff, "compliance.viewed", target, month=month)
     return _render(
         request,
         "registers/compliance.html",
@@ -189,19 +192,10 @@ async def compliance_export(
     session: AsyncSession = DbSession,
 ) -> Response:
     perm.require(access.can_view_compliance(staff))
-    if fmt not in ("csv", "xlsx"):
-        raise HTTPException(status_code=404, detail="没有这种格式。")
+    _export_format(fmt)
     month = month or month_of(utcnow())
     target, found = await _compliance(session, staff, month, org)
-    await audit.record(
-        session,
-        f"staff:{staff.id}",
-        "compliance.exported",
-        "organisation",
-        target.id,
-        month=month,
-        format=fmt,
-    )
+    await _audit_org(session, staff, "compliance.exported", target, month=month, format=fmt)
     name = f"compliance-{target.code}-{month}.{fmt}"
     if fmt == "csv":
         return _download(exports.compliance_csv(found), name, CSV)
@@ -231,9 +225,7 @@ async def register_page(
     perm.require(access.can_view_register(staff))
     month = _month(month) if month else None
     target, found = await _register(session, staff, month, org)
-    await audit.record(
-        session, f"staff:{staff.id}", "bullying_register.viewed", "organisation", target.id
-    )
+    await _audit_org(session, staff, "bullying_register.viewed", target)
     return _render(
         request,
         "registers/bullying.html",
@@ -264,14 +256,7 @@ async def register_export(
     perm.require(access.can_view_register(staff))
     month = _month(month) if month else None
     target, found = await _register(session, staff, month, org)
-    await audit.record(
-        session,
-        f"staff:{staff.id}",
-        "bullying_register.exported",
-        "organisation",
-        target.id,
-        rows=len(found),
-    )
+    await _audit_org(session, staff, "bullying_register.exported", target, rows=len(found))
     content = exports.bullying_xlsx(found, target.name, month or "全部", utcnow())
     return _download(
         content, f"bullying-register-{target.code}-{month or 'all'}.xlsx", exports.XLSX
