@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import weakref
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +40,15 @@ def intake_slot() -> asyncio.Semaphore:
     if slot is None:
         slot = _slots[loop] = asyncio.Semaphore(_concurrent_intakes())
     return slot
+
+
+def single_writer_slot() -> AbstractAsyncContextManager[object]:
+    """The intake slot where the database has a single writer (SQLite), else nothing: other
+    short writes (rate-limit counts) then queue here instead of in SQLite's busy loop, while
+    PostgreSQL's row locks need no queue."""
+    if get_engine().dialect.name == "sqlite":
+        return intake_slot()
+    return nullcontext()
 
 
 def _concurrent_intakes() -> int:

@@ -6,13 +6,14 @@ The count commits even when the request then fails or is refused.
 from __future__ import annotations
 
 from bot import texts
+from bot.flow import single_writer_slot
 from helpline import ratelimit
 from helpline.db import session_scope
 
 
 async def allow(scope: str, key: str, limit: int, window_seconds: int) -> bool:
     """Count one attempt; False when the limit for this window is used up."""
-    async with session_scope() as session:
+    async with single_writer_slot(), session_scope() as session:
         return await ratelimit.hit(session, scope, key, limit, window_seconds)
 
 
