@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Integer, String, event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from helpline.db import Base, UTCDateTime, insert_ignore, utcnow
 
@@ -132,9 +132,12 @@ def _chain_pending(session: Session) -> None:
     session.flush()
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
-    session.info.pop(_PENDING_KEY, None)
+@event.listens_for(Session, "after_transaction_end")
+def _drop_pending(session: Session, transaction: SessionTransaction) -> None:
+    # A unit of work that ended without committing (rolled back, or the session closed) must
+    # not leave its events to be written by a later commit of the same session.
+    if transaction.parent is None:
+        session.info.pop(_PENDING_KEY, None)
 
 
 @dataclass

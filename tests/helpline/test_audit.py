@@ -104,3 +104,21 @@ async def test_rolled_back_events_are_not_chained(db_url):
     async with session_scope() as s:
         actions = (await s.execute(select(AuditEvent.object_id))).scalars().all()
     assert "1" not in actions[before:]  # the failed unit's event was never written
+
+
+async def test_events_of_a_closed_uncommitted_session_are_dropped(db_url):
+    from helpline.db import get_sessionmaker
+
+    before = (await _verify()).checked
+    session = get_sessionmaker()()
+    await audit.record(session, "staff:1", "case.viewed", "case", 7)
+    await session.execute(select(AuditEvent.id).limit(1))  # a transaction is open
+    await session.close()  # ends it without a commit
+    await audit.record(session, "staff:1", "case.viewed", "case", 8)
+    await session.commit()  # the same session object, reused
+    await session.close()
+    result = await _verify()
+    assert result.ok and result.checked == before + 1
+    async with session_scope() as s:
+        newest = (await s.execute(select(AuditEvent).order_by(AuditEvent.id.desc()))).scalars()
+        assert next(iter(newest)).object_id == "8"
