@@ -102,7 +102,8 @@ async def test_rolled_back_events_are_not_chained(db_url):
     result = await _verify()
     assert result.ok and result.checked == before + 1
     async with session_scope() as s:
-        actions = (await s.execute(select(AuditEvent.object_id))).scalars().all()
+        in_chain_order = select(AuditEvent.object_id).order_by(AuditEvent.id)
+        actions = (await s.execute(in_chain_order)).scalars().all()
     assert "1" not in actions[before:]  # the failed unit's event was never written
 
 

@@ -148,9 +148,9 @@ async def test_a_counsellors_day(live_server, chromium):  # noqa: F811
         viewed = (
             (
                 await s.execute(
-                    select(AuditEvent.action).where(
-                        AuditEvent.object_id == str(case_id), AuditEvent.object_type == "case"
-                    )
+                    select(AuditEvent.action)
+                    .where(AuditEvent.object_id == str(case_id), AuditEvent.object_type == "case")
+                    .order_by(AuditEvent.id)  # the chain's order; a heap scan has none
                 )
             )
             .scalars()
