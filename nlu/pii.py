@@ -1,6 +1,6 @@
 """Personal data: detection and redaction of phone numbers, ID card numbers (checksum
 verified, GB 11643-1999), QQ and WeChat ids, e-mail addresses and self-stated names (我叫…).
-Patterns and placeholders are in data/lexicons/pii.yaml. Detection runs on the normalised
+Patterns and masks are in data/lexicons/pii.yaml. Detection runs on the normalised
 text, which has the same length as the original, so spans point into the original text."""
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def id_checksum_ok(number: str) -> bool:
 @dataclass(frozen=True)
 class PiiRules:
     patterns: dict[str, re.Pattern[str]]
-    placeholders: dict[str, str]
+    masks: dict[str, str]
     surnames: frozenset[str]
     name_stops: frozenset[str]
 
@@ -40,7 +40,7 @@ def load_pii_rules(lexicon_dir: Path) -> PiiRules:
     raw = yaml.safe_load((lexicon_dir / "pii.yaml").read_text(encoding="utf-8"))
     return PiiRules(
         patterns={kind: re.compile(p) for kind, p in raw["patterns"].items()},
-        placeholders=dict(raw["placeholders"]),
+        masks=dict(raw["masks"]),
         surnames=frozenset(raw["surnames"]),
         name_stops=frozenset(raw["name_stops"]),
     )
@@ -94,8 +94,8 @@ def find_pii(rules: PiiRules, text: str) -> list[PiiSpan]:
 
 
 def redact_with(rules: PiiRules, text: str) -> str:
-    """`text` with every personal-data span replaced by its placeholder."""
+    """`text` with every personal-data span replaced by its mask (for example [电话])."""
     out = text
     for span in reversed(find_pii(rules, text)):
-        out = out[: span.start] + rules.placeholders[span.kind] + out[span.end :]
+        out = out[: span.start] + rules.masks[span.kind] + out[span.end :]
     return out
