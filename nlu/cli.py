@@ -192,11 +192,16 @@ def evaluate(
     from nlu.evaluation import evaluate as run_evaluation
     from nlu.evaluation import false_alarms as run_false_alarms
     from nlu.evaluation import iter_texts
-    from nlu.training_data import load_test_examples
+    from nlu.training_data import DataError, load_test_examples
 
     path = default_paths().test_dir if file == "test" else Path(file)
+    try:
+        examples = load_test_examples(path)
+    except (DataError, FileNotFoundError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
     pipeline = _pipeline(backend)
-    result: dict[str, Any] = run_evaluation(pipeline, load_test_examples(path)).to_dict()
+    result: dict[str, Any] = run_evaluation(pipeline, examples).to_dict()
     result["backend"] = backend
     if false_alarms is not None:
         texts = list(iter_texts(false_alarms))
@@ -215,10 +220,6 @@ def evaluate(
         )
 
 
-if __name__ == "__main__":
-    app()
-
-
 @app.command("rasa-export")
 def rasa_export(
     out: Annotated[Path | None, typer.Option("--out", help="default: var/rasa/project")] = None,
@@ -230,3 +231,7 @@ def rasa_export(
     console.print(
         f"wrote {summary.examples} examples in {summary.intents} intents to {summary.out_dir}"
     )
+
+
+if __name__ == "__main__":
+    app()

@@ -44,6 +44,7 @@ class RuleBook:
     negation_cues: tuple[str, ...]
     negation_not_cues: tuple[str, ...]
     negation_window: int
+    negation_breaks: tuple[str, ...]
     negated_forms: re.Pattern[str]
     hyperbole: re.Pattern[str]
     context: re.Pattern[str]
@@ -98,6 +99,7 @@ def _parse_rulebook(crisis: dict[str, Any], harm: dict[str, Any]) -> RuleBook:
         negation_cues=tuple(negation["cues"]),
         negation_not_cues=tuple(negation.get("not_cues") or ()),
         negation_window=int(negation.get("window", 6)),
+        negation_breaks=tuple(negation.get("breaks") or ()),
         negated_forms=_compile(negation["forms"]),
         hyperbole=_compile(crisis["hyperbole"]["forms"]),
         context=_compile(crisis["context"]["forms"]),
@@ -137,6 +139,9 @@ def _negation(book: RuleBook, text: str, start: int) -> str | None:
         # The cue must start in the window and end close to the match: "我没想过要自杀"
         # is negated, "我不想去学校也不想活了" is not negated by its first "不想".
         if 0 <= index < len(window) and index + len(cue) >= len(window) - _NEGATION_GAP:
+            between = window[index + len(cue) :]
+            if any(word in between for word in book.negation_breaks):
+                continue
             return (window + text[start : start + 3])[: index + len(cue)]
     return None
 

@@ -5,11 +5,14 @@ Reproducible: fixed seed, fixed order; the test split is never read here."""
 from __future__ import annotations
 
 import json
+import multiprocessing
+import queue
 import random
 import shutil
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,16 +98,70 @@ def _fit(
     return nlp
 
 
+def _queue_progress(events: Any) -> Progress:
+    def report(stage: str, done: int, total: int) -> None:
+        events.put((stage, done, total))
+
+    return report
+
+
+def _validation_run(
+    train: list[Example], validation: list[Example], cfg: dict[str, Any], events: Any
+) -> dict[str, float]:
+    """Fit on the training part, choose thresholds on the held-out part (worker process)."""
+    nlp = _fit(train, cfg, "training (validation run)", _queue_progress(events))
+    keys = [label for label in LABELS if label != GENERAL] + [GENERAL, *URGENCY_KEYS]
+    return choose_thresholds(
+        _scores(nlp, validation),
+        [gold_keys(e) for e in validation],
+        keys,
+        cfg["decision_thresholds"],
+    )
+
+
+def _final_run(examples: list[Example], cfg: dict[str, Any], out: Path, events: Any) -> None:
+    """Fit on every example and write the pipeline to `out` (worker process)."""
+    nlp = _fit(examples, cfg, "training (all data)", _queue_progress(events))
+    nlp.to_disk(out)
+
+
+def _relay(events: Any, futures: list[Future[Any]], progress: Progress) -> None:
+    """Pass the workers' progress on until both runs have finished."""
+    while not all(f.done() for f in futures) or not events.empty():
+        try:
+            progress(*events.get(timeout=0.2))
+        except queue.Empty:
+            continue
+
+
+def _run_both(
+    train: list[Example],
+    validation: list[Example],
+    examples: list[Example],
+    cfg: dict[str, Any],
+    out: Path,
+    progress: Progress,
+) -> dict[str, float]:
+    """The validation run and the final run are independent: one core each. Each starts from
+    the same fixed seed as it would alone, so the result does not depend on running them
+    side by side (a fork of this process, so jieba and the config are already loaded)."""
+    context = multiprocessing.get_context("fork")
+    with context.Manager() as manager, ProcessPoolExecutor(2, mp_context=context) as pool:
+        events = manager.Queue()
+        thresholds = pool.submit(_validation_run, train, validation, cfg, events)
+        final = pool.submit(_final_run, examples, cfg, out, events)
+        _relay(events, [thresholds, final], progress)
+        final.result()
+        return thresholds.result()
+
+
 def _scores(nlp: Language, examples: Sequence[Example]) -> list[dict[str, float]]:
     texts = [normalize(e.text) for e in examples]
     return [dict(doc.cats) for doc in nlp.pipe(texts, batch_size=64)]
 
 
-def _save(nlp: Language, target: Path, thresholds: dict[str, float], fingerprint: str) -> None:
-    """Write the model next to `target` first and swap it in, so a reader never sees half."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".spacy-", dir=target.parent))
-    nlp.to_disk(staging)
+def _install(staging: Path, target: Path, thresholds: dict[str, float], fingerprint: str) -> None:
+    """Swap a finished model folder in, so a reader never sees half of one."""
     (staging / THRESHOLDS_FILE).write_text(json.dumps(thresholds, indent=2), encoding="utf-8")
     (staging / FINGERPRINT_FILE).write_text(fingerprint, encoding="utf-8")
     old = target.with_name(target.name + ".old")
@@ -132,15 +189,16 @@ def train_model(paths: NluPaths, progress: Progress = _ignore) -> TrainReport:
     train, validation = split_validation(
         examples, float(cfg["validation_fraction"]), int(cfg["seed"])
     )
-    nlp = _fit(train, cfg, "training (validation run)", progress)
-    keys = [label for label in LABELS if label != GENERAL] + [GENERAL, *URGENCY_KEYS]
-    thresholds = choose_thresholds(
-        _scores(nlp, validation), [gold_keys(e) for e in validation], keys, decision["thresholds"]
-    )
-    if cfg.get("refit_on_all", True):
-        nlp = _fit(examples, cfg, "training (all data)", progress)
+    cfg = {**cfg, "decision_thresholds": decision["thresholds"]}
+    paths.spacy_model.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".spacy-", dir=paths.spacy_model.parent))
+    try:
+        thresholds = _run_both(train, validation, examples, cfg, staging, progress)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     fingerprint = training_fingerprint(paths)
-    _save(nlp, paths.spacy_model, thresholds, fingerprint)
+    _install(staging, paths.spacy_model, thresholds, fingerprint)
     return TrainReport(paths.spacy_model, len(examples), len(validation), thresholds, fingerprint)
 
 

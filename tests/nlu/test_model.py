@@ -1,4 +1,5 @@
-"""The trained spaCy backend with the rules on the project's test split."""
+"""The trained spaCy backend with the rules on the project's test split and on the lines of
+independent authors (data/nlu/dev, data/nlu/blind)."""
 
 import pytest
 
@@ -14,11 +15,33 @@ def report(pipeline, trained_paths):
 def test_regression_floor(report):
     # What the current model and rules reach (docs/nlu.md, "Measured"), a little below so
     # that only a real regression fails.
-    assert report.per_label["crisis"].recall >= 0.87
-    assert report.per_label["sexual_abuse"].recall >= 0.83
-    assert report.urgency_recall("emergency") >= 0.84
-    assert report.macro_f1 >= 0.80
+    assert report.per_label["crisis"].recall >= 0.92
+    assert report.per_label["sexual_abuse"].recall >= 0.90
+    assert report.urgency_recall("emergency") >= 0.94
+    assert report.macro_f1 >= 0.85
     assert report.general_false_alarm_rate <= 0.07
+
+
+@pytest.fixture(scope="module")
+def independent(pipeline, trained_paths):
+    nlu_dir = trained_paths.data_dir / "nlu"
+    return {
+        name: evaluate(pipeline, load_test_examples(nlu_dir / name)) for name in ("dev", "blind")
+    }
+
+
+def test_regression_floor_on_lines_by_independent_authors(independent):
+    # dev/ and blind/ were written by authors who never saw the training data or the rules;
+    # blind/ is never read line by line (data/nlu/README.md). Floors a little below
+    # docs/nlu.md, "Measured": a drop here means the model stopped carrying over to wording
+    # nobody here wrote.
+    dev, blind = independent["dev"], independent["blind"]
+    assert dev.per_label["crisis"].recall >= 0.92
+    assert blind.per_label["crisis"].recall >= 0.85
+    assert blind.per_label["sexual_abuse"].recall >= 0.90
+    assert min(dev.urgency_recall("emergency"), blind.urgency_recall("emergency")) >= 0.90
+    assert min(dev.macro_f1, blind.macro_f1) >= 0.84
+    assert dev.general_false_alarm_rate <= 0.05
 
 
 # Issue 3's targets, one test each: xfail(strict) on the ones not reached yet (a target met
@@ -36,7 +59,6 @@ def test_issue_target_recall_sexual_abuse(report):
     assert report.per_label["sexual_abuse"].recall >= 0.95
 
 
-@NOT_YET
 def test_issue_target_recall_emergency(report):
     assert report.urgency_recall("emergency") >= 0.95
 

@@ -136,3 +136,61 @@ def test_emergency_cue_alone_is_not_a_case(book):
     result = run(book, "救命！这道题好难")
     assert not result.labels
     assert result.urgency_if_harm == "emergency"
+
+
+def test_a_conjunction_ends_the_reach_of_a_negation(book):
+    # "不想回家" does not negate the "不想活" after 也.
+    result = run(book, "跑出来两天了 不想回家也不想活了")
+    assert "crisis" in result.labels
+    assert not result.negated
+    assert "negation:我没想" in run(book, "我没想过要自杀").rules
+
+
+def test_others_telling_the_child_to_die_is_an_insult_not_ideation(book):
+    assert "crisis" not in run(book, "他们都叫我去死").labels
+    # Third-person ideation is not explained away as an insult.
+    assert "crisis" in run(book, "前桌说她想去死").labels
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "老师让写一篇关于校园欺凌的议论文 有啥好的论据吗",
+        "家长群里提醒大家 最近有人冒充老师收资料费",
+        "校园贷是什么 政治老师提了一嘴",
+        "作业多到想跳楼哈哈哈",
+    ],
+)
+def test_lessons_warnings_and_jokes_raise_no_rule_label(book, text):
+    assert run(book, text).labels == set()
+
+
+def test_giving_things_away_with_a_date_is_an_emergency(book):
+    result = run(book, "猫已经托付给同桌了 明天是我生日 就那天吧")
+    assert {"farewell", "plan"} <= result.concepts
+    assert result.urgency == "emergency"
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("公交上有个老头手往我裙子里伸", "sexual_abuse"),
+        ("他说要检查我的身体", "sexual_abuse"),
+        ("她们把我头发剪掉一大块", "bullying"),
+        ("每天一进教室桌子被搬到垃圾桶边 上面写着垃圾专座", "bullying"),
+        ("刚刚被我爸泼了一壶开水", "abuse"),
+        ("冰箱里空的 米也吃完了", "neglect"),
+        ("对方说帮我号升级vip 要我先充值", "fraud"),
+        ("初三那个混混知道我住哪栋", "danger"),
+    ],
+)
+def test_indirect_harm_wording_raises_its_label(book, text, label):
+    assert label in run(book, text).labels
+
+
+def test_a_now_cue_makes_a_harm_message_an_emergency(book):
+    assert run(book, "他们说放学在校门口堵我 带了甩棍 还有半小时就放学了").urgency_if_harm == (
+        "emergency"
+    )
+    # Alone, with no harm label, a now cue is not a case.
+    assert run(book, "还有半小时就放学了").labels == set()

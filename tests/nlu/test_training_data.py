@@ -79,3 +79,26 @@ def test_project_data_is_valid_and_split_is_stratified(nlu_paths):
     assert {e.labels for e in validation} >= {(label,) for label in LABELS}
     assert split_validation(examples, 0.15, 1) == (train, validation)  # reproducible
     assert len(load_test_examples(nlu_paths.test_dir)) >= 400
+
+
+def test_test_lines_may_list_categories_in_any_order(tmp_path):
+    # An external evaluation's file need not know the fixed label order.
+    line = {"text": "网友拿照片要钱", "categories": ["fraud", "sexual_abuse"], "urgency": "high"}
+    (tmp_path / "t.jsonl").write_text(json.dumps(line, ensure_ascii=False) + "\n", "utf-8")
+    [example] = load_test_examples(tmp_path)
+    assert example.labels == ("sexual_abuse", "fraud")
+    line["categories"] = ["fraud", "general"]
+    (tmp_path / "t.jsonl").write_text(json.dumps(line, ensure_ascii=False) + "\n", "utf-8")
+    with pytest.raises(DataError):
+        load_test_examples(tmp_path)
+
+
+def test_held_out_lines_are_never_trained_on(nlu_paths):
+    from nlu.normalize import normalize
+
+    trained = {normalize(e.text) for e in load_training_examples(nlu_paths.train_dir)}
+    nlu_dir = nlu_paths.data_dir / "nlu"
+    for folder in (nlu_paths.test_dir, nlu_dir / "dev", nlu_dir / "blind"):
+        held_out = [normalize(e.text) for e in load_test_examples(folder)]
+        assert len(held_out) >= 400
+        assert not trained.intersection(held_out), folder.name
