@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -16,6 +17,13 @@ from helpline.settings import get_settings
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
+@lru_cache(maxsize=1)
+def calendar_years() -> frozenset[int]:
+    """Years whose holidays and 调休 days the installed chinese-calendar publishes (the State
+    Council announces each year in the autumn before; the package raises for later years)."""
+    return frozenset(day.year for day in chinese_calendar.holidays)
+
+
 def day_keys(day: date) -> tuple[str, ...]:
     """The roster keys that apply on `day`, most specific first.
 
@@ -24,10 +32,9 @@ def day_keys(day: date) -> tuple[str, ...]:
     """
     weekday = DAYS[day.weekday()]
     rules = settings()["holidays"]
-    try:
-        holiday = chinese_calendar.is_holiday(day)
-    except NotImplementedError:  # a year the calendar does not know yet: plain weekdays
-        return (weekday,)
+    if day.year not in calendar_years():
+        return (weekday,)  # a year the calendar does not know yet: plain weekdays
+    holiday = chinese_calendar.is_holiday(day)
     if holiday and day.weekday() < 5:
         return ("holiday", rules["holiday_as"])
     if holiday:

@@ -29,6 +29,9 @@ def test_day_keys_follow_the_chinese_calendar(db_url: str) -> None:
     assert roster.day_keys(date(2026, 11, 23)) == ("mon",)
     assert roster.day_keys(date(2026, 10, 1)) == ("holiday", "sun")  # National Day, a Thursday
     assert roster.day_keys(date(2026, 10, 10)) == ("mon",)  # 调休: a Saturday that is worked
+    # A year the installed calendar does not publish yet: plain weekdays, no error.
+    later = max(roster.calendar_years()) + 1
+    assert roster.day_keys(date(later, 10, 1)) == (roster.DAYS[date(later, 10, 1).weekday()],)
 
 
 async def test_demo_roster_of_school_a(db_url: str) -> None:
