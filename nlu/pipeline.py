@@ -46,6 +46,7 @@ class Decision:
     urgent_harm_min_score: float = 1.0
     urgent_harm_emergency: float = 1.01
     label_margins: dict[str, float] = field(default_factory=dict)
+    secondary: dict[str, float] = field(default_factory=dict)
 
     def margin(self, label: str) -> float:
         return self.label_margins.get(label, self.general_margin)
@@ -79,6 +80,14 @@ def load_decision(paths: NluPaths, thresholds: dict[str, float] | None) -> Decis
         urgent_harm_min_score=float(urgent.get("min_score", 1.0)),
         urgent_harm_emergency=float(urgent.get("emergency", 1.01)),
         label_margins={k: float(v) for k, v in (raw.get("general_margin_by_label") or {}).items()},
+        # The secondary scores were measured on the spaCy model's scale; a backend that ships
+        # no tuned thresholds (Rasa's DIET) scores on another one (0.15 there cost 0.05 of
+        # macro F1), so it keeps one threshold a label.
+        secondary=(
+            {k: float(v) for k, v in (raw.get("secondary_label") or {}).items()}
+            if thresholds
+            else {}
+        ),
     )
 
 
@@ -150,7 +159,24 @@ def _labels(
         if urgent:
             chosen.add(urgent)
     chosen |= rules.labels
+    explained_away = guarded if explained else set()
+    chosen |= _secondary(categories, decision, chosen, explained_away)
     return [lb for lb in HARM_LABELS if lb in chosen] or [GENERAL]
+
+
+def _secondary(
+    categories: dict[str, float], decision: Decision, chosen: set[str], explained_away: set[str]
+) -> set[str]:
+    """Labels said in passing beside a harm already found (a wish to die at the end of a
+    bullying story): once the message is a case, these need only their secondary score.
+    Hyperbole or negation that explained a crisis away still holds."""
+    if not chosen:
+        return set()
+    return {
+        lb
+        for lb, score in decision.secondary.items()
+        if lb not in explained_away and categories.get(lb, 0.0) >= score
+    }
 
 
 def _model_urgency(urgency: dict[str, float], labels: list[str], decision: Decision) -> str:

@@ -15,11 +15,11 @@ def report(pipeline, trained_paths):
 def test_regression_floor(report):
     # What the current model and rules reach (docs/nlu.md, "Measured"), a little below so
     # that only a real regression fails.
-    assert report.per_label["crisis"].recall >= 0.92
-    assert report.per_label["sexual_abuse"].recall >= 0.90
-    assert report.urgency_recall("emergency") >= 0.94
-    assert report.macro_f1 >= 0.85
-    assert report.general_false_alarm_rate <= 0.07
+    assert report.per_label["crisis"].recall >= 0.95
+    assert report.per_label["sexual_abuse"].recall >= 0.92
+    assert report.urgency_recall("emergency") >= 0.95
+    assert report.macro_f1 >= 0.86
+    assert report.general_false_alarm_rate <= 0.065
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +36,11 @@ def test_regression_floor_on_lines_by_independent_authors(independent):
     # docs/nlu.md, "Measured": a drop here means the model stopped carrying over to wording
     # nobody here wrote.
     dev, blind = independent["dev"], independent["blind"]
-    assert dev.per_label["crisis"].recall >= 0.92
-    assert blind.per_label["crisis"].recall >= 0.85
-    assert blind.per_label["sexual_abuse"].recall >= 0.90
-    assert min(dev.urgency_recall("emergency"), blind.urgency_recall("emergency")) >= 0.90
-    assert min(dev.macro_f1, blind.macro_f1) >= 0.84
-    assert dev.general_false_alarm_rate <= 0.05
+    assert min(dev.per_label["crisis"].recall, blind.per_label["crisis"].recall) >= 0.95
+    assert min(dev.per_label["sexual_abuse"].recall, blind.per_label["sexual_abuse"].recall) >= 0.91
+    assert min(dev.urgency_recall("emergency"), blind.urgency_recall("emergency")) >= 0.89
+    assert min(dev.macro_f1, blind.macro_f1) >= 0.86
+    assert dev.general_false_alarm_rate <= 0.04
 
 
 # Issue 3's targets, one test each: xfail(strict) on the ones not reached yet (a target met
@@ -49,7 +48,6 @@ def test_regression_floor_on_lines_by_independent_authors(independent):
 NOT_YET = pytest.mark.xfail(reason="issue 3 target not reached yet: see docs/nlu.md", strict=True)
 
 
-@NOT_YET
 def test_issue_target_recall_crisis(report):
     assert report.per_label["crisis"].recall >= 0.97
 

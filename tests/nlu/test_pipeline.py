@@ -171,3 +171,33 @@ def test_urgent_harm_does_not_apply_to_short_replies(nlu_paths):
     backend = FixedBackend(scores(danger=0.3, general=0.5, urgency_emergency=0.9))
     analysis = Pipeline(backend, nlu_paths, thresholds={}).analyze("在商场")
     assert analysis.labels == ["general"] and analysis.urgency == "low"
+
+
+def test_crisis_said_in_passing_beside_another_harm_is_kept(nlu_paths):
+    # decision.yaml secondary_label: once a message is a case, crisis and sexual abuse need
+    # only their secondary score (0.15), below the floor a label alone needs (0.2).
+    backend = FixedBackend(scores(bullying=0.9, crisis=0.16, general=0.05, urgency_high=0.9))
+    pipeline = Pipeline(backend, nlu_paths, thresholds={"bullying": 0.3, "crisis": 0.3})
+    text = "他们天天在厕所堵我 抢我的饭钱 我也不知道还能撑多久"
+    assert pipeline.analyze(text).labels == ["bullying", "crisis"]
+    # Below the secondary score, the other harm stays alone.
+    backend.scores["crisis"] = 0.1
+    assert pipeline.analyze(text).labels == ["bullying"]
+    # The secondary score with no other harm (model or rules) is not a case.
+    backend.scores.update(bullying=0.05, crisis=0.16, general=0.2)
+    assert pipeline.analyze("最近有点累 不太想说话").labels == ["general"]
+
+
+def test_hyperbole_still_explains_a_secondary_crisis_away(nlu_paths):
+    backend = FixedBackend(scores(bullying=0.9, crisis=0.4, general=0.05, urgency_high=0.9))
+    pipeline = Pipeline(backend, nlu_paths, thresholds={"bullying": 0.3, "crisis": 0.5})
+    assert pipeline.analyze("同桌又把我的笔藏起来了 烦死了").labels == ["bullying"]
+
+
+def test_a_backend_without_tuned_thresholds_gets_no_secondary_labels(nlu_paths):
+    # Rasa ships no thresholds: its scores are on another scale than the secondary values.
+    backend = FixedBackend(scores(bullying=0.9, crisis=0.3, general=0.05, urgency_high=0.9))
+    text = "他们天天在厕所堵我 抢我的饭钱 我也不知道还能撑多久"
+    assert Pipeline(backend, nlu_paths, thresholds={}).analyze(text).labels == ["bullying"]
+    tuned = Pipeline(backend, nlu_paths, thresholds={"bullying": 0.3, "crisis": 0.5})
+    assert tuned.analyze(text).labels == ["bullying", "crisis"]

@@ -159,6 +159,17 @@ def test_others_telling_the_child_to_die_is_an_insult_not_ideation(book):
         "家长群里提醒大家 最近有人冒充老师收资料费",
         "校园贷是什么 政治老师提了一嘴",
         "作业多到想跳楼哈哈哈",
+        # Harm words in ordinary life (forms narrowed against independent authors' lines)
+        "跳楼机坐了两次 腿都软了",
+        "假期最后一天了 明天就开学",
+        "体育课被球砸到鼻子 流了好多血 吓我一跳",
+        "奶奶天天逼我吃三碗饭",
+        "回家他们没骂我 只是让我下次早点说",
+        "每天吃完饭被我妈赶出门去遛狗",
+        "作文被老师打回来重写",
+        "这两天家里没人 都去喝喜酒了",
+        "老爸赌球输给我了 罚做一百个俯卧撑",
+        "在商场跟我妈走散了 后来广播一喊她就来了",
     ],
 )
 def test_lessons_warnings_and_jokes_raise_no_rule_label(book, text):
@@ -182,6 +193,13 @@ def test_giving_things_away_with_a_date_is_an_emergency(book):
         ("冰箱里空的 米也吃完了", "neglect"),
         ("对方说帮我号升级vip 要我先充值", "fraud"),
         ("初三那个混混知道我住哪栋", "danger"),
+        # Forms added from the misses on data/nlu/dev (2026-11-29, second session)
+        ("他手里有我的视频 说再不给钱就全发到班级群", "sexual_abuse"),
+        ("后排几个男生起哄问我多少钱一次", "sexual_abuse"),
+        ("半夜 表哥又进我屋了", "sexual_abuse"),
+        ("他让我在镜头前换衣服给他看", "sexual_abuse"),
+        ("腿上青了一大块 我爸踹的", "abuse"),
+        ("同桌刚从书包里掏出把刀", "danger"),
     ],
 )
 def test_indirect_harm_wording_raises_its_label(book, text, label):
@@ -194,3 +212,21 @@ def test_a_now_cue_makes_a_harm_message_an_emergency(book):
     )
     # Alone, with no harm label, a now cue is not a case.
     assert run(book, "还有半小时就放学了").labels == set()
+
+
+def test_a_hopeless_question_is_not_a_question_about_a_word(book):
+    # "什么意思" marks a question about a word (紫砂是什么意思): not 活着有什么意思.
+    assert "crisis" in run(book, "压岁钱全被骗光了 活着有什么意思").labels
+    assert run(book, "紫砂是什么意思").labels == set()
+
+
+def test_a_child_out_all_night_is_an_emergency(book):
+    result = run(book, "女儿昨晚跟我吵完跑出去了 一宿没回")
+    assert "danger" in result.labels
+    assert result.urgency_if_harm == "emergency"
+
+
+def test_a_deposit_being_paid_now_is_an_emergency(book):
+    result = run(book, "追星群里说能买到内场票 我正在用压岁钱给卖家转定金")
+    assert "fraud" in result.labels
+    assert result.urgency == "emergency"
