@@ -174,8 +174,8 @@ def test_urgent_harm_does_not_apply_to_short_replies(nlu_paths):
 
 
 def test_crisis_said_in_passing_beside_another_harm_is_kept(nlu_paths):
-    # decision.yaml secondary_label: once a message is a case, crisis and sexual abuse need
-    # only their secondary score (0.15), below the floor a label alone needs (0.2).
+    # decision.yaml secondary_label: once a message is a case, crisis needs
+    # only its secondary score (0.15), below the floor a label alone needs (0.2).
     backend = FixedBackend(scores(bullying=0.9, crisis=0.16, general=0.05, urgency_high=0.9))
     pipeline = Pipeline(backend, nlu_paths, thresholds={"bullying": 0.3, "crisis": 0.3})
     text = "他们天天在厕所堵我 抢我的饭钱 我也不知道还能撑多久"
