@@ -200,6 +200,13 @@ def test_giving_things_away_with_a_date_is_an_emergency(book):
         ("他让我在镜头前换衣服给他看", "sexual_abuse"),
         ("腿上青了一大块 我爸踹的", "abuse"),
         ("同桌刚从书包里掏出把刀", "danger"),
+        ("她说不和好就把她的照片发到网上", "sexual_abuse"),
+        ("对方说再不给钱就全发出去", "sexual_abuse"),
+        ("表姐借了要拍裸照才能借的钱", "sexual_abuse"),
+        ("儿子最近总说过马路不想看车", "crisis"),
+        ("半夜看见女儿在阳台上站着 她说想跳下去", "crisis"),
+        # A child who said it in class is not a lesson.
+        ("同桌在课上说我死了也没人管", "crisis"),
     ],
 )
 def test_indirect_harm_wording_raises_its_label(book, text, label):
