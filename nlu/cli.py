@@ -20,7 +20,11 @@ from nlu.backends import BackendUnavailable
 from nlu.labels import URGENCIES
 from nlu.paths import default_paths
 
-app = typer.Typer(help="Chinese message understanding: train, classify, evaluate.")
+# No pretty tracebacks: they print local variables, and those can hold message text.
+app = typer.Typer(
+    help="Chinese message understanding: train, classify, evaluate.",
+    pretty_exceptions_enable=False,
+)
 console = Console(stderr=True)
 
 # Keys of one classify output line (the external contract).
@@ -174,6 +178,14 @@ def _print_report(out: Console, report: dict[str, Any]) -> None:
     out.print(f"false alarms on general lines: {report['general_false_alarm_rate']:.4f}")
 
 
+def _file_error(exc: Exception) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return "not a UTF-8 text file (JSON lines expected)"
+    if isinstance(exc, OSError) and exc.filename:
+        return f"cannot read {exc.filename}: {exc.strerror}"
+    return str(exc)
+
+
 @app.command()
 def evaluate(
     file: Annotated[
@@ -195,16 +207,18 @@ def evaluate(
     from nlu.training_data import DataError, load_test_examples
 
     path = default_paths().test_dir if file == "test" else Path(file)
+    # Both files are read before the model loads: a bad one is a one-line error (file and
+    # line only, never its text) before any work, not a traceback after it.
     try:
         examples = load_test_examples(path)
-    except (DataError, FileNotFoundError) as exc:
-        console.print(f"[red]{exc}[/red]")
+        texts = None if false_alarms is None else list(iter_texts(false_alarms))
+    except (DataError, OSError, UnicodeDecodeError) as exc:
+        console.print(f"[red]{_file_error(exc)}[/red]", soft_wrap=True)
         raise typer.Exit(2) from exc
     pipeline = _pipeline(backend)
     result: dict[str, Any] = run_evaluation(pipeline, examples).to_dict()
     result["backend"] = backend
-    if false_alarms is not None:
-        texts = list(iter_texts(false_alarms))
+    if texts is not None:
         result["false_alarms"] = run_false_alarms(pipeline, texts).to_dict()
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False))

@@ -99,3 +99,45 @@ def test_evaluate_command_json(trained_paths, tmp_path):
     assert report["recall_emergency"] == 1.0
     assert report["general_false_alarm_rate"] == 0.0
     assert report["false_alarms"]["n"] == 2 and report["false_alarms"]["flagged"] == 1
+
+
+BAD_EVALUATION_FILES = {
+    "unknown label": (
+        json.dumps(
+            {"text": "我不想活了", "categories": ["crime"], "urgency": "high"}, ensure_ascii=False
+        )
+        + "\n"
+    ).encode(),
+    "invalid JSON": "我不想活了 {not json\n".encode(),
+    "binary": b"\xff\xfe\x00\x81\x9c binary junk",
+}
+
+
+def _evaluate(*args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "nlu.cli", "evaluate", *args],
+        capture_output=True,
+        cwd=project_root(),
+        timeout=120,
+    )
+
+
+def test_evaluate_rejects_bad_files_in_one_line_without_their_text(tmp_path):
+    # Both files are read before the model loads: each bad one is answered at once with
+    # exit code 2 and one line naming the file (and line), never the text in it.
+    good = tmp_path / "good.jsonl"
+    line = {"text": "今天天气真好", "categories": ["general"], "urgency": "low"}
+    good.write_text(json.dumps(line, ensure_ascii=False) + "\n", "utf-8")
+    cases = [(str(tmp_path / "missing.jsonl"),), (str(good), "--false-alarms", "/no/such.jsonl")]
+    for name, content in BAD_EVALUATION_FILES.items():
+        bad = tmp_path / f"{name.replace(' ', '_')}.jsonl"
+        bad.write_bytes(content)
+        cases.append((str(bad),))
+    binary = tmp_path / "binary.jsonl"
+    cases.append((str(good), "--false-alarms", str(binary)))
+    for args in cases:
+        proc = _evaluate(*args)
+        err = proc.stderr.decode("utf-8", "replace")
+        assert proc.returncode == 2, (args, err)
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+        assert "我不想活" not in err + proc.stdout.decode("utf-8", "replace")
