@@ -33,6 +33,7 @@ class PiiRules:
     masks: dict[str, str]
     surnames: frozenset[str]
     name_stops: frozenset[str]
+    not_names: tuple[str, ...]
 
 
 @lru_cache(maxsize=4)
@@ -43,6 +44,7 @@ def load_pii_rules(lexicon_dir: Path) -> PiiRules:
         masks=dict(raw["masks"]),
         surnames=frozenset(raw["surnames"]),
         name_stops=frozenset(raw["name_stops"]),
+        not_names=tuple(raw.get("not_names") or ()),
     )
 
 
@@ -53,7 +55,7 @@ def _group_span(match: re.Match[str]) -> tuple[int, int]:
 def _name_span(rules: PiiRules, match: re.Match[str]) -> tuple[int, int] | None:
     start, end = match.span(1)
     name = match.group(1)
-    if name[0] not in rules.surnames:
+    if name[0] not in rules.surnames or name.startswith(rules.not_names):
         return None
     for i, char in enumerate(name[1:], 1):
         if char in rules.name_stops:

@@ -60,6 +60,11 @@ def test_full_width_digits_are_found_with_original_offsets(rules):
 def test_not_a_name(rules):
     assert kinds(rules, "我叫他别来了") == []
     assert kinds(rules, "我是初二的学生") == []
+    # words that start with a surname character
+    assert kinds(rules, "我是高三的 被孤立了三年") == []
+    assert kinds(rules, "他们说我是白眼狼") == []
+    assert kinds(rules, "我是单亲家庭的孩子") == []
+    assert kinds(rules, "我是高明 今年高三") == [("name", "高明")]
 
 
 def test_redact_replaces_everything(rules):

@@ -123,6 +123,11 @@ def test_impersonal_context_reports_but_does_not_label(book):
         ("我女儿放学到现在还没回来，电话打不通", "danger", "emergency"),
         ("客服让我开屏幕共享", "fraud", "emergency"),
         ("爸妈出去打工不管我，我一个人在家好几天了", "neglect", "high"),
+        # the narrowed forms still fire on the harm they are for
+        ("我妈不停地打我", "abuse", "high"),
+        ("有个男的一直跟着我到小区门口", "danger", "high"),
+        ("我女儿九点了还没回家 电话也不接", "danger", "emergency"),
+        ("他们天天给我起外号", "bullying", "medium"),
     ],
 )
 def test_harm_phrase_rules_raise_label_and_urgency(book, text, label, urgency):
@@ -170,10 +175,40 @@ def test_others_telling_the_child_to_die_is_an_insult_not_ideation(book):
         "这两天家里没人 都去喝喜酒了",
         "老爸赌球输给我了 罚做一百个俯卧撑",
         "在商场跟我妈走散了 后来广播一喊她就来了",
+        "我爸妈不会打我 就是会失望",
+        "小区里的流浪猫一直跟着我到楼下",
+        "切菜的时候不小心被刀划到手指",
+        "真想消失一个周末 谁也别来找我",
+        "儿子八点多还没回家 电话也不接 后来他自己到家了",
+        "我们宿舍几个人互相起外号 天天乐呵呵的",
+        "学校在招反欺凌志愿者 我报名了",
+        "看了个诈骗纪录片 提醒爸妈陌生电话别接",
+        "孩子在商场走丢了该怎么教他找警察",
     ],
 )
 def test_lessons_warnings_and_jokes_raise_no_rule_label(book, text):
     assert run(book, text).labels == set()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "班上一个男生把球鞋和游戏机都送给了同学 今天没来上学 电话打不通",
+        "她昨晚发了一句不想活了 现在手机一直关机",
+        "弟弟留了一张纸条说不要找我 到现在联系不上",
+    ],
+)
+def test_a_farewell_or_wish_then_out_of_reach_is_an_emergency(book, text):
+    result = run(book, text)
+    assert "unreachable" in result.concepts
+    assert "crisis" in result.labels
+    assert result.urgency == "emergency"
+
+
+def test_out_of_reach_alone_is_not_a_crisis(book):
+    result = run(book, "儿子今天没去上学 电话也打不通")
+    assert "crisis" not in result.labels
+    assert result.risk_level == 0
 
 
 def test_giving_things_away_with_a_date_is_an_emergency(book):
