@@ -41,6 +41,7 @@ class Decision:
     short_max_chars: int = 0
     short_threshold: float = 1.0
     crisis_without_concept: float = 0.0
+    topic_general_below: float = 0.0
     crisis_concept_min_risk: int = 1
     urgent_harm_urgency: float = 1.01
     urgent_harm_min_score: float = 1.0
@@ -75,6 +76,7 @@ def load_decision(paths: NluPaths, thresholds: dict[str, float] | None) -> Decis
         short_max_chars=int(short.get("max_chars", 0)),
         short_threshold=float(short.get("threshold", 1.0)),
         crisis_without_concept=float(no_concept.get("threshold", 0.0)),
+        topic_general_below=float((raw.get("topic_word") or {}).get("general_below", 1.01)),
         crisis_concept_min_risk=int(no_concept.get("min_risk", 1)),
         urgent_harm_urgency=float(urgent.get("urgency", 1.01)),
         urgent_harm_min_score=float(urgent.get("min_score", 1.0)),
@@ -101,7 +103,7 @@ def is_short_without_evidence(text: str, rules: RuleResult, decision: Decision) 
     """A short reply ("不想说", "在操场", "班主任": answers to the bot's follow-up questions)
     on which no rule found harm: the classifier sees almost no features there and its harm
     and urgency scores are mostly its biases."""
-    if rules.labels or rules.concepts:
+    if rules.labels or rules.concepts or rules.topic_labels:
         return False
     return content_length(text) <= decision.short_max_chars
 
@@ -159,9 +161,18 @@ def _labels(
         if urgent:
             chosen.add(urgent)
     chosen |= rules.labels
+    chosen |= _topics(categories, rules, decision)
     explained_away = guarded if explained else set()
     chosen |= _secondary(categories, decision, chosen, explained_away)
     return [lb for lb in HARM_LABELS if lb in chosen] or [GENERAL]
+
+
+def _topics(categories: dict[str, float], rules: RuleResult, decision: Decision) -> set[str]:
+    """Labels of the words that name a harm (诈骗, 欺凌, 性侵), unless the classifier reads
+    the message as general: a lesson, a warning in a parents' group, a question about a word."""
+    if categories.get(GENERAL, 0.0) >= decision.topic_general_below:
+        return set()
+    return set(rules.topic_labels)
 
 
 def _secondary(
@@ -202,6 +213,9 @@ def _urgency(
         urgency = most_urgent(urgency, rules.urgency)
     if rules.urgency_if_harm and labels != [GENERAL]:
         urgency = most_urgent(urgency, rules.urgency_if_harm)
+    for label, topic_urgency in rules.topic_labels.items():
+        if label in labels:
+            urgency = most_urgent(urgency, topic_urgency)
     for label in labels:
         if label in decision.urgency_floor:
             urgency = most_urgent(urgency, decision.urgency_floor[label])

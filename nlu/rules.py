@@ -34,6 +34,9 @@ class HarmRule:
     label: str | None  # None: only raises the urgency of a message with a harm label
     urgency: str
     pattern: re.Pattern[str]
+    # A word that names the harm (诈骗, 欺凌, 性侵) rather than telling one: lessons, warnings
+    # and news use it as often as victims do, so the pipeline weighs it with the classifier.
+    topic: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,8 @@ class RuleResult:
     urgency_if_harm: str | None = None
     rules: list[str] = field(default_factory=list)
     concepts: set[str] = field(default_factory=set)
+    # label -> urgency of the topic words found (see HarmRule.topic)
+    topic_labels: dict[str, str] = field(default_factory=dict)
     hyperbole: bool = False
     negated: bool = False
     context: bool = False
@@ -88,6 +93,7 @@ def _parse_rulebook(crisis: dict[str, Any], harm: dict[str, Any]) -> RuleBook:
             label=spec.get("label"),
             urgency=spec["urgency"],
             pattern=_compile(spec["forms"]),
+            topic=bool(spec.get("topic", False)),
         )
         for spec in harm.get("rules") or []
     )
@@ -212,6 +218,11 @@ def _apply_harm(book: RuleBook, text: str, masked: list[Span], result: RuleResul
         if rule.label is None:
             current = result.urgency_if_harm
             result.urgency_if_harm = (
+                rule.urgency if current is None else most_urgent(current, rule.urgency)
+            )
+        elif rule.topic:
+            current = result.topic_labels.get(rule.label)
+            result.topic_labels[rule.label] = (
                 rule.urgency if current is None else most_urgent(current, rule.urgency)
             )
         else:

@@ -201,3 +201,27 @@ def test_a_backend_without_tuned_thresholds_gets_no_secondary_labels(nlu_paths):
     assert Pipeline(backend, nlu_paths, thresholds={}).analyze(text).labels == ["bullying"]
     tuned = Pipeline(backend, nlu_paths, thresholds={"bullying": 0.3, "crisis": 0.5})
     assert tuned.analyze(text).labels == ["bullying", "crisis"]
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("最近群里好多刷单骗局的广告 看得好烦", "fraud"),
+        ("欺凌和霸凌是一个意思吗", "bullying"),
+    ],
+)
+def test_a_word_that_names_a_harm_yields_to_a_confident_general_reading(nlu_paths, text, label):
+    general = Pipeline(FixedBackend(scores(general=0.95, urgency_low=0.9)), nlu_paths, {})
+    analysis = general.analyze(text)
+    assert analysis.labels == ["general"]
+    assert analysis.urgency == "low"
+    assert any(r.startswith(f"{label}.topic:") for r in analysis.rules)  # still reported
+
+
+def test_a_word_that_names_a_harm_raises_its_label_when_the_message_is_not_general(nlu_paths):
+    unsure = Pipeline(FixedBackend(scores(general=0.2, urgency_medium=0.9)), nlu_paths, {})
+    analysis = unsure.analyze("我好像遇到诈骗了")
+    assert analysis.labels == ["fraud"]
+    assert analysis.urgency == "medium"
+    # a short message that names a harm is evidence, not a bare reply
+    assert unsure.analyze("校园贷").labels == ["fraud"]

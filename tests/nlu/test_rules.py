@@ -177,6 +177,7 @@ def test_others_telling_the_child_to_die_is_an_insult_not_ideation(book):
         "在商场跟我妈走散了 后来广播一喊她就来了",
         "我爸妈不会打我 就是会失望",
         "小区里的流浪猫一直跟着我到楼下",
+        "外孙跟着我们老两口住 功课辅导不了",
         "切菜的时候不小心被刀划到手指",
         "真想消失一个周末 谁也别来找我",
         "儿子八点多还没回家 电话也不接 后来他自己到家了",
@@ -188,6 +189,37 @@ def test_others_telling_the_child_to_die_is_an_insult_not_ideation(book):
 )
 def test_lessons_warnings_and_jokes_raise_no_rule_label(book, text):
     assert run(book, text).labels == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        ("这趟车坐太久了 我想下车了", "passive"),
+        ("能不能把我删掉 重新来过", "passive"),
+        ("人没了以后 微信还会收到消息吗", "passive"),
+        ("早上睁眼第一件事就是想 为什么还醒了", "passive"),
+        ("谢谢这个世界 给了我十五年", "farewell"),
+        ("一考砸就拔自己头发", "self_harm"),
+        ("昨晚又烫了自己", "self_harm"),
+        ("我把自己的胳膊掐破了", "self_harm"),
+        ("一难受就拿头撞墙", "self_harm"),
+    ],
+)
+def test_crisis_said_quietly_is_recognised(book, text, concept):
+    assert concept in run(book, text).concepts
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "坐过站了 赶紧下车了",
+        "帮我妈拔白头发 一根五毛",
+        "客人走了以后我收拾了半天",
+        "不小心头撞到桌子了 好疼",
+    ],
+)
+def test_quiet_crisis_forms_leave_everyday_look_alikes_alone(book, text):
+    assert "crisis" not in run(book, text).labels
 
 
 @pytest.mark.parametrize(
