@@ -26,7 +26,8 @@ def test_regression_floor(report):
 def independent(pipeline, trained_paths):
     nlu_dir = trained_paths.data_dir / "nlu"
     return {
-        name: evaluate(pipeline, load_test_examples(nlu_dir / name)) for name in ("dev", "blind")
+        name: evaluate(pipeline, load_test_examples(nlu_dir / name))
+        for name in ("dev", "blind", "quiet_crisis")
     }
 
 
@@ -41,6 +42,15 @@ def test_regression_floor_on_lines_by_independent_authors(independent):
     assert min(dev.urgency_recall("emergency"), blind.urgency_recall("emergency")) >= 0.89
     assert min(dev.macro_f1, blind.macro_f1) >= 0.86
     assert dev.general_false_alarm_rate <= 0.04
+
+
+def test_regression_floor_on_crisis_said_quietly(independent):
+    # quiet_crisis/: two more authors' flat, hedged and noticed-by-others crisis lines, kept
+    # out of training (as training data they added 11 of 2,000 Weibo false alarms and did not
+    # carry over from one author to the other); the rules' quiet forms came from them.
+    quiet = independent["quiet_crisis"]
+    assert quiet.per_label["crisis"].recall >= 0.78
+    assert quiet.general_false_alarm_rate <= 0.10
 
 
 # Issue 3's targets, one test each: xfail(strict) on the ones not reached yet (a target met

@@ -203,6 +203,14 @@ def test_lessons_warnings_and_jokes_raise_no_rule_label(book, text):
         ("昨晚又烫了自己", "self_harm"),
         ("我把自己的胳膊掐破了", "self_harm"),
         ("一难受就拿头撞墙", "self_harm"),
+        ("作业写完了 其实我不太想活了", "wish"),
+        ("被他们骂了一整年 真想一死了之", "wish"),
+        ("他说他每天都在想着死", "wish"),
+        ("作文最后一句是 我不打算活到那时候", "wish"),
+        ("今天布洛芬吃了三十多片", "attempt_now"),
+        ("我割了好几个月了 停不下来", "self_harm"),
+        ("用尺子刮自己的胳膊 刮到出血", "self_harm"),
+        ("快递里有炭和胶带 她说是做手工", "method"),
     ],
 )
 def test_crisis_said_quietly_is_recognised(book, text, concept):
@@ -216,6 +224,16 @@ def test_crisis_said_quietly_is_recognised(book, text, concept):
         "帮我妈拔白头发 一根五毛",
         "客人走了以后我收拾了半天",
         "不小心头撞到桌子了 好疼",
+        # eating a lot is not an overdose (this was an emergency, risk 10, before)
+        "今天吃了好多好吃的",
+        "过年吃了很多饺子 撑死",
+        "笑不活了家人们",
+        "手指被纸划了一道口子",
+        "膝盖擦破皮了 没事",
+        "四年就结束了 舍不得室友",
+        "这周只想躺着 谁也别找我",
+        "我姥爷拿针扎我手指 扎得出血",
+        "图钉扎到了 出血了",
     ],
 )
 def test_quiet_crisis_forms_leave_everyday_look_alikes_alone(book, text):

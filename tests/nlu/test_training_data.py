@@ -98,7 +98,7 @@ def test_held_out_lines_are_never_trained_on(nlu_paths):
 
     trained = {normalize(e.text) for e in load_training_examples(nlu_paths.train_dir)}
     nlu_dir = nlu_paths.data_dir / "nlu"
-    for folder in (nlu_paths.test_dir, nlu_dir / "dev", nlu_dir / "blind"):
+    for folder in (nlu_paths.test_dir, *(nlu_dir / n for n in ("dev", "blind", "quiet_crisis"))):
         held_out = [normalize(e.text) for e in load_test_examples(folder)]
         assert len(held_out) >= 400
         assert not trained.intersection(held_out), folder.name
