@@ -53,12 +53,9 @@ def test_regression_floor_on_crisis_said_quietly(independent):
     assert quiet.general_false_alarm_rate <= 0.10
 
 
-# Issue 3's targets, one test each: xfail(strict) on the ones not reached yet (a target met
-# later fails as XPASS, and its marker must then be removed).
-NOT_YET = pytest.mark.xfail(reason="issue 3 target not reached yet: see docs/nlu.md", strict=True)
+# Issue 3's targets, one test each (all met on 2026-11-29; a target missed again fails here).
 
 
-@NOT_YET
 def test_issue_target_recall_crisis(report):
     assert report.per_label["crisis"].recall >= 0.97
 
