@@ -135,6 +135,7 @@ def _labels(
     decision: Decision,
     short: bool = False,
     urgency: dict[str, float] | None = None,
+    brief: bool = False,
 ) -> list[str]:
     def bar(label: str) -> float:
         margin = decision.margin(label) * categories[GENERAL]
@@ -161,16 +162,22 @@ def _labels(
         if urgent:
             chosen.add(urgent)
     chosen |= rules.labels
-    chosen |= _topics(categories, rules, decision)
+    chosen |= _topics(categories, rules, decision, brief)
     explained_away = guarded if explained else set()
-    chosen |= _secondary(categories, decision, chosen, explained_away)
+    if not brief:
+        # On a few characters every score is mostly the model's bias: "被骗了" scored crisis
+        # 0.15 and became a crisis case.
+        chosen |= _secondary(categories, decision, chosen, explained_away)
     return [lb for lb in HARM_LABELS if lb in chosen] or [GENERAL]
 
 
-def _topics(categories: dict[str, float], rules: RuleResult, decision: Decision) -> set[str]:
-    """Labels of the words that name a harm (诈骗, 欺凌, 性侵), unless the classifier reads
-    the message as general: a lesson, a warning in a parents' group, a question about a word."""
-    if categories.get(GENERAL, 0.0) >= decision.topic_general_below:
+def _topics(
+    categories: dict[str, float], rules: RuleResult, decision: Decision, brief: bool
+) -> set[str]:
+    """Labels of the words that name a harm (诈骗, 欺凌), unless the classifier reads the
+    message as general: a lesson, a warning in a parents' group, a question about a word.
+    A message that is little more than the word ("欺凌", "被诈骗") names the child's problem."""
+    if not brief and categories.get(GENERAL, 0.0) >= decision.topic_general_below:
         return set()
     return set(rules.topic_labels)
 
@@ -258,7 +265,8 @@ class Pipeline:
         categories, urgency_scores = split_scores(scores)
         rules = apply_rules(self.rulebook, text)
         short = is_short_without_evidence(text, rules, self.decision)
-        labels = _labels(categories, rules, self.decision, short, urgency_scores)
+        brief = content_length(text) <= self.decision.short_max_chars
+        labels = _labels(categories, rules, self.decision, short, urgency_scores, brief)
         urgency = _urgency(urgency_scores, labels, rules, self.decision, short)
         assert urgency in URGENCIES
         return Analysis(

@@ -225,3 +225,18 @@ def test_a_word_that_names_a_harm_raises_its_label_when_the_message_is_not_gener
     assert analysis.urgency == "medium"
     # a short message that names a harm is evidence, not a bare reply
     assert unsure.analyze("校园贷").labels == ["fraud"]
+
+
+def test_a_message_that_is_only_a_harm_word_names_the_childs_problem(nlu_paths):
+    general = Pipeline(FixedBackend(scores(general=0.95, urgency_low=0.9)), nlu_paths, {})
+    assert general.analyze("欺凌").labels == ["bullying"]
+    assert general.analyze("诈骗！").labels == ["fraud"]
+
+
+def test_no_secondary_label_on_a_few_characters(nlu_paths):
+    backend = FixedBackend(scores(fraud=0.9, crisis=0.2, urgency_medium=0.9))
+    pipeline = Pipeline(backend, nlu_paths, thresholds={"fraud": 0.3, "crisis": 0.3})
+    assert pipeline.analyze("被骗了").labels == ["fraud"]
+    # the same scores on a real story keep the crisis said in passing
+    longer = pipeline.analyze("网上认识的人骗走了我攒了两年的钱 我这几天一直睡不着")
+    assert "crisis" in longer.labels
