@@ -41,7 +41,7 @@ class Decision:
     short_max_chars: int = 0
     short_threshold: float = 1.0
     crisis_without_concept: float = 0.0
-    topic_general_below: float = 0.0
+    topic_general_below: float = 1.01
     crisis_concept_min_risk: int = 1
     urgent_harm_urgency: float = 1.01
     urgent_harm_min_score: float = 1.0

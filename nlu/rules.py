@@ -34,7 +34,7 @@ class HarmRule:
     label: str | None  # None: only raises the urgency of a message with a harm label
     urgency: str
     pattern: re.Pattern[str]
-    # A word that names the harm (诈骗, 欺凌, 性侵) rather than telling one: lessons, warnings
+    # A word that names the harm (诈骗, 欺凌) rather than telling one: lessons, warnings
     # and news use it as often as victims do, so the pipeline weighs it with the classifier.
     topic: bool = False
 
