@@ -99,13 +99,16 @@ def content_length(text: str) -> int:
     return sum(1 for c in text if c.isalnum())
 
 
-def is_short_without_evidence(text: str, rules: RuleResult, decision: Decision) -> bool:
-    """A short reply ("不想说", "在操场", "班主任": answers to the bot's follow-up questions)
-    on which no rule found harm: the classifier sees almost no features there and its harm
-    and urgency scores are mostly its biases."""
-    if rules.labels or rules.concepts or rules.topic_labels:
-        return False
+def is_brief(text: str, decision: Decision) -> bool:
+    """A few characters: the classifier sees almost no features there, and its harm and
+    urgency scores are mostly its biases."""
     return content_length(text) <= decision.short_max_chars
+
+
+def is_short_without_evidence(brief: bool, rules: RuleResult) -> bool:
+    """A brief reply ("不想说", "在操场", "班主任": answers to the bot's follow-up questions)
+    on which no rule found harm."""
+    return brief and not (rules.labels or rules.concepts or rules.topic_labels)
 
 
 def _urgent_harm(
@@ -264,8 +267,8 @@ class Pipeline:
     def _decide(self, original: str, text: str, scores: dict[str, float]) -> Analysis:
         categories, urgency_scores = split_scores(scores)
         rules = apply_rules(self.rulebook, text)
-        short = is_short_without_evidence(text, rules, self.decision)
-        brief = content_length(text) <= self.decision.short_max_chars
+        brief = is_brief(text, self.decision)
+        short = is_short_without_evidence(brief, rules)
         labels = _labels(categories, rules, self.decision, short, urgency_scores, brief)
         urgency = _urgency(urgency_scores, labels, rules, self.decision, short)
         assert urgency in URGENCIES

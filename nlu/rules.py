@@ -81,7 +81,11 @@ class RuleResult:
             self.rules.append(rule_id)
 
     def raise_urgency(self, urgency: str) -> None:
-        self.urgency = urgency if self.urgency is None else most_urgent(self.urgency, urgency)
+        self.urgency = _at_least(self.urgency, urgency)
+
+
+def _at_least(current: str | None, urgency: str) -> str:
+    return urgency if current is None else most_urgent(current, urgency)
 
 
 def _parse_rulebook(crisis: dict[str, Any], harm: dict[str, Any]) -> RuleBook:
@@ -216,15 +220,10 @@ def _apply_harm(book: RuleBook, text: str, masked: list[Span], result: RuleResul
         if not surfaces or result.context:
             continue
         if rule.label is None:
-            current = result.urgency_if_harm
-            result.urgency_if_harm = (
-                rule.urgency if current is None else most_urgent(current, rule.urgency)
-            )
+            result.urgency_if_harm = _at_least(result.urgency_if_harm, rule.urgency)
         elif rule.topic:
             current = result.topic_labels.get(rule.label)
-            result.topic_labels[rule.label] = (
-                rule.urgency if current is None else most_urgent(current, rule.urgency)
-            )
+            result.topic_labels[rule.label] = _at_least(current, rule.urgency)
         else:
             result.labels.add(rule.label)
             result.raise_urgency(rule.urgency)
