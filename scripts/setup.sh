@@ -20,8 +20,16 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys' 2>/dev/null; 
 fi
 stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -f "$stamp" ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING' || true
-  .venv/bin/python -m pip install --quiet -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' || true
+  # pip's own output goes to a log: shown whole when an install fails, never swallowed.
+  mkdir -p var && chmod 700 var
+  log=var/setup-pip.log
+  echo "installing the Python dependencies into .venv (first run: about 2 minutes; log: $log)"
+  if ! { .venv/bin/python -m pip install --upgrade pip \
+         && .venv/bin/python -m pip install -e '.[dev]'; } >"$log" 2>&1; then
+    tail -n 40 "$log" >&2
+    echo "FATAL: installing the dependencies failed (whole log: $log)" >&2
+    exit 1
+  fi
   .venv/bin/python -c 'import helpline, spacy, telegram, fastapi, sqlalchemy'  # fail loudly
   rm -f .venv/.installed-*
   touch "$stamp"

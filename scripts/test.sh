@@ -10,11 +10,15 @@ export PATH="$PWD/.venv/bin:$PATH"
 
 echo "== lint"
 ruff check .
+echo "== import layers"
+lint-imports --no-cache
 
 echo "== NLU model (spaCy)"
 helpline nlu train --if-missing
 
-if [ "${HELPLINE_SKIP_RASA:-0}" != "1" ]; then
+if [ "${HELPLINE_SKIP_RASA:-0}" = "1" ]; then
+  echo "WARNING: HELPLINE_SKIP_RASA=1: the Rasa backend is NOT tested in this run" >&2
+else
   echo "== Rasa backend (own Python 3.10 environment)"
   bash scripts/rasa/setup.sh
   bash scripts/rasa/train.sh
