@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, TelegramError
@@ -83,11 +84,21 @@ async def deliver_once(bot: Bot) -> int:
 
 async def delivery_loop(bot: Bot, interval: float = 5.0) -> None:
     """Deliver when woken (a reply was queued) and every `interval` seconds in any case."""
+    await drain_loop(waker, lambda: deliver_once(bot), BATCH, interval)
+
+
+async def drain_loop(
+    waker: Waker,
+    deliver: Callable[[], Awaitable[int]],
+    batch: int,
+    interval: float,
+) -> None:
+    """Run `deliver` until a round is not full, then wait to be woken or for `interval`."""
     event = waker.attach()
     try:
         while True:
             try:
-                while await deliver_once(bot) == BATCH:
+                while await deliver() == batch:
                     pass
             except Exception as exc:  # the loop must survive a database hiccup
                 log.error("delivery round failed", extra={"error": type(exc).__name__})

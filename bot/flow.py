@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import texts
+from bot import screening, texts
 from helpline.db import get_engine
+from triage import followup
 from triage.intake import Intake, Received, receive
 from triage.models import Case, Organisation
 
@@ -63,6 +64,7 @@ class Answer:
     acknowledgement: str
     blocks: list[texts.SafetyBlock]
     question: str | None
+    screening: bool = False  # the question is one of the crisis screening's
 
     @property
     def case(self) -> Case:
@@ -84,13 +86,31 @@ class Answer:
         return "\n\n".join(parts)
 
 
+async def status_text(session: AsyncSession, case: Case) -> str:
+    """The case number, its status and the counsellor's latest reply (a chat's "status")."""
+    words = texts.mapping("status_words")
+    lines = [texts.text("status_case", number=case.number, status=words.get(case.status, ""))]
+    replies = [m for m in await followup.conversation(session, case) if m.direction == "out"]
+    if replies:
+        lines.append(texts.text("status_reply", reply=replies[-1].text or ""))
+    else:
+        lines.append(texts.text("status_no_reply"))
+    return "\n\n".join(lines)
+
+
 async def region_of(session: AsyncSession, case: Case) -> str:
     org = await session.get(Organisation, case.org_id)
     return org.region if org is not None else "default"
 
 
-async def take(session: AsyncSession, intake: Intake, ask: bool = True) -> Answer:
-    """Receive one message and build the answer; the caller commits, then sends it."""
+async def take(
+    session: AsyncSession, intake: Intake, ask: bool = True, screen: bool = False
+) -> Answer:
+    """Receive one message and build the answer; the caller commits, then sends it.
+
+    `screen` (the chat channels): a crisis message starts the crisis screening, whose first
+    question follows the safety words; the alert was already set off inside `receive`.
+    """
     received = await receive(session, intake)
     analysis, case = received.analysis, received.case
     follow_up = not received.new_case
@@ -99,10 +119,36 @@ async def take(session: AsyncSession, intake: Intake, ask: bool = True) -> Answe
     newly_mandatory = analysis.mandatory_report and (received.new_case or received.raised)
     blocks = texts.safety_blocks(analysis.labels, analysis.urgency, newly_mandatory, region)
     acknowledgement = texts.acknowledgement(analysis.labels, follow_up and not blocks)
-    question = None
+    question = await _screening_question(session, case, analysis) if screen else None
+    if question is not None:
+        return Answer(received, acknowledgement, blocks, question, screening=True)
     if ask and analysis.urgency != "emergency":
         question = _next_question(case)
     return Answer(received, acknowledgement, blocks, question)
+
+
+async def _screening_question(session: AsyncSession, case: Case, analysis: object) -> str | None:
+    found = await screening.find(session, case.id)
+    if found is not None:
+        return await screening.not_an_answer(session, found)
+    if screening.suggests_crisis(analysis):  # type: ignore[arg-type]
+        return await screening.begin(session, case)
+    return None
+
+
+async def screening_answer(
+    session: AsyncSession, case_id: int | None, text: str
+) -> screening.Turn | None:
+    """The message answers the open screening question: recorded (not taken as a message)."""
+    kind = screening.parse(text)
+    if kind is None:
+        return None
+    found = await screening.find(session, case_id)
+    if found is None or found.state != "active" or found.current is None:
+        return None
+    case = await session.get(Case, found.case_id)
+    assert case is not None
+    return await screening.answer(session, found, case, kind)
 
 
 def _next_question(case: Case) -> str | None:

@@ -1,5 +1,5 @@
 """What bot contributes to the assembled service: the web form, the call log, the Telegram
-webhook and bot, and the delivery of counsellors' replies."""
+webhook and bot, the WeChat endpoint, and the delivery of counsellors' replies."""
 
 from __future__ import annotations
 
@@ -16,9 +16,13 @@ from helpline.settings import get_settings
 def register_hooks() -> None:
     from bot.attachment_views import case_panel
     from bot.delivery import waker
+    from bot.screening_views import case_panel as screening_panel
+    from bot.wechat_delivery import waker as wechat_waker
     from triage.hooks import hooks
 
     hooks.reply_queued.append(waker.wake)
+    hooks.reply_queued.append(wechat_waker.wake)
+    hooks.case_panels.append(screening_panel)
     hooks.case_panels.append(case_panel)
     hooks.nav_links.append(nav_links)
 
@@ -34,8 +38,9 @@ def routers() -> list[APIRouter]:
     from bot.calls import router as calls
     from bot.webform import router as webform
     from bot.webhook import router as webhook
+    from bot.wechat_routes import router as wechat
 
-    return [webform, calls, webhook, attachment_views]
+    return [webform, calls, webhook, wechat, attachment_views]
 
 
 async def warm_up() -> None:
@@ -46,11 +51,18 @@ async def warm_up() -> None:
 
 
 def background_services() -> list[Callable[[], Coroutine[Any, Any, None]]]:
-    if get_settings().telegram_token is None:
-        return [warm_up]
-    from bot.telegram_service import run_telegram
+    from bot import wechat_api
 
-    return [run_telegram]  # it warms the model up itself before taking updates
+    services: list[Callable[[], Coroutine[Any, Any, None]]] = []
+    if wechat_api.configured():
+        from bot.wechat_delivery import run_wechat
+
+        services.append(run_wechat)  # warms the model up, then delivers replies
+    if get_settings().telegram_token is not None:
+        from bot.telegram_service import run_telegram
+
+        services.append(run_telegram)  # it warms the model up itself before taking updates
+    return services or [warm_up]
 
 
 def cli_commands() -> list[tuple[str, Callable[..., Any]]]:

@@ -21,10 +21,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot import attachments, chats, flow, limits, texts
+from bot import attachments, chats, flow, limits, screening, texts
 from bot.edits import apply_edit
 from helpline.db import session_scope
-from triage import followup
 from triage.intake import MAX_TEXT_CHARS, Intake, IntakeError
 from triage.models import Case
 from triage.outbox import mark_reporter_unreachable
@@ -48,6 +47,7 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("status", status, filters=NEW_MESSAGE))
     app.add_handler(CommandHandler("new", new_concern, filters=NEW_MESSAGE))
     app.add_handler(CallbackQueryHandler(kind_chosen, pattern=r"^kind:(student|parent|other)$"))
+    app.add_handler(CallbackQueryHandler(screening_button, pattern=r"^scr:(yes|no|skipped)$"))
     app.add_handler(CallbackQueryHandler(acknowledge, pattern=r"^ack:[0-9A-Za-z:]{1,60}$"))
     app.add_handler(CallbackQueryHandler(stale_button))
     # A photo's or file's caption is stored as a message too, so its edits count as well.
@@ -139,19 +139,8 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if case is None:
             reply = texts.text("status_none")
         else:
-            reply = await _status_text(session, case)
+            reply = await flow.status_text(session, case)
     await say(message, reply, chat.case_id)
-
-
-async def _status_text(session: Any, case: Case) -> str:
-    words = texts.mapping("status_words")
-    lines = [texts.text("status_case", number=case.number, status=words.get(case.status, ""))]
-    replies = [m for m in await followup.conversation(session, case) if m.direction == "out"]
-    if replies:
-        lines.append(texts.text("status_reply", reply=replies[-1].text or ""))
-    else:
-        lines.append(texts.text("status_no_reply"))
-    return "\n\n".join(lines)
 
 
 async def kind_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -191,13 +180,53 @@ async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await update.callback_query.answer()
 
 
+def screening_keyboard() -> InlineKeyboardMarkup:
+    labels = texts.mapping("screening.buttons")
+    buttons = [
+        InlineKeyboardButton(word, callback_data=f"scr:{kind}") for kind, word in labels.items()
+    ]
+    return InlineKeyboardMarkup([buttons])
+
+
+async def _screening_turn(chat_id: int, words: str) -> tuple[Any, int | None]:
+    """Record `words` as the answer to the open screening question, if they are one."""
+    if screening.parse(words) is None:
+        return None, None  # not an answer at all: no extra transaction for ordinary messages
+    async with flow.intake_slot(), session_scope() as session:
+        chat = await chats.chat_state(session, chat_id)
+        if chat.new_case_pending:
+            return None, chat.case_id
+        return await flow.screening_answer(session, chat.case_id, words), chat.case_id
+
+
+async def screening_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    kind = query.data.split(":", 1)[1]
+    chat_id = update.effective_chat.id if update.effective_chat else query.from_user.id
+    await query.answer()
+    turn, _ = await _screening_turn(chat_id, texts.mapping("screening.buttons")[kind])
+    if turn is not None:
+        markup = screening_keyboard() if turn.open else None
+        try:
+            await context.bot.send_message(chat_id, turn.reply, reply_markup=markup)
+        except Forbidden:
+            log.info("telegram chat unreachable")
+
+
 # -- messages ---------------------------------------------------------------------------------
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.message
     assert message is not None and message.text is not None
+    turn, case_id = await _screening_turn(message.chat_id, message.text)
+    if turn is not None:
+        markup = screening_keyboard() if turn.open else None
+        await say(message, turn.reply, case_id, markup=markup)
+        return
     answer = await _take(message, message.text, "text")
     if answer is not None:
-        await say(message, answer.chat_text(), answer.case.id)
+        markup = screening_keyboard() if answer.screening else None
+        await say(message, answer.chat_text(), answer.case.id, markup=markup)
 
 
 async def _take(message: Message, text: str, kind: str) -> flow.Answer | None:
@@ -216,7 +245,7 @@ async def _take(message: Message, text: str, kind: str) -> flow.Answer | None:
                 external_id=chats.message_key(chat_id, message.message_id),
                 new_case=chat.new_case_pending,
             )
-            answer = await flow.take(session, intake)
+            answer = await flow.take(session, intake, screen=True)
             chat.case_id = answer.case.id
             chat.new_case_pending = False
             chats.touch(chat)

@@ -40,6 +40,11 @@ def _load(name: str) -> dict[str, Any]:
     return loaded
 
 
+def load(name: str) -> dict[str, Any]:
+    """One whole file of data/bot/ (e.g. "screening.yaml"), cached like the texts."""
+    return _load(name)
+
+
 def reload() -> None:
     """Forget loaded files (tests and administrators changing data/bot/)."""
     _load.cache_clear()
@@ -59,8 +64,11 @@ def section(key: str) -> Any:
 
 
 def mapping(key: str) -> dict[str, str]:
-    """A table of texts, e.g. mapping("status_words")."""
-    return {str(k): str(v) for k, v in _load("texts.yaml")[key].items()}
+    """A table of texts, e.g. mapping("status_words") or mapping("screening.buttons")."""
+    node: Any = _load("texts.yaml")
+    for part in key.split("."):
+        node = node[part]
+    return {str(k): str(v) for k, v in node.items()}
 
 
 def limits() -> dict[str, Any]:

@@ -50,6 +50,25 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = None
     telegram_mode: str = "polling"
 
+    # WeChat Official Account (公众号): safe (encrypted) mode when wechat_aes_key is set.
+    wechat_token: SecretStr | None = None
+    wechat_appid: str | None = None
+    wechat_secret: SecretStr | None = None
+    wechat_aes_key: SecretStr | None = None
+    wechat_api_base: str = "https://api.weixin.qq.com"
+
+    # SMS and voice alerts (escalation/phone_alerts.py); which cloud per district is in
+    # data/escalation/phone_alerts.yaml. The endpoints point at stand-ins in tests.
+    aliyun_access_key_id: str | None = None
+    aliyun_access_key_secret: SecretStr | None = None
+    aliyun_sms_endpoint: str = "https://dysmsapi.aliyuncs.com"
+    aliyun_voice_endpoint: str = "https://dyvmsapi.aliyuncs.com"
+    tencent_secret_id: str | None = None
+    tencent_secret_key: SecretStr | None = None
+    tencent_sms_endpoint: str = "https://sms.tencentcloudapi.com"
+    tencent_voice_endpoint: str = "https://vms.tencentcloudapi.com"
+    phone_callback_secret: SecretStr | None = None  # path secret of the receipt callbacks
+
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_user: str | None = None

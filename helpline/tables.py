@@ -2,6 +2,7 @@
 
 from bot import models as bot_models  # noqa: F401
 from escalation import models as escalation_models  # noqa: F401
+from escalation import phone_models  # noqa: F401
 from helpline import (
     audit,  # noqa: F401
     ratelimit,  # noqa: F401

@@ -50,6 +50,7 @@ class CaseStatus(enum.StrEnum):
 
 class Channel(enum.StrEnum):
     telegram = "telegram"
+    wechat = "wechat"
     web = "web"
     phone = "phone"
 

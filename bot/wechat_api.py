@@ -1,0 +1,154 @@
+"""The WeChat Official Account API as the help line uses it, on wechatpy's WeChatClient.
+
+Replies go out through the customer-service message API (`/cgi-bin/message/custom/send`),
+which may write to a follower for 48 hours after their last message. The access token comes
+from `/cgi-bin/token`, is cached (wechatpy's session storage) and refreshed a minute before it
+expires; a token WeChat calls expired or invalid (errcode 40001, 40014, 42001: another process
+may have fetched a newer one) is fetched again and the call retried ONCE.
+wechatpy is synchronous (requests): calls run in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from typing import Any
+
+from wechatpy import WeChatClient
+from wechatpy.exceptions import WeChatClientException
+
+from helpline.settings import get_settings
+
+log = logging.getLogger(__name__)
+TOKEN_ERRORS = frozenset({40001, 40014, 42001})
+# The follower cannot be written to now: outside the 48-hour window (45015), unfollowed
+# (43004), or not a follower of this account (40003).
+UNREACHABLE_ERRORS = frozenset({45015, 43004, 40003})
+TEXT_CHUNK = 600  # characters; WeChat's custom text limit is counted in bytes (2048)
+TIMEOUT_SECONDS = 10
+
+
+class WeChatError(RuntimeError):
+    """A call failed; `str(error)` is a short label (errcode or exception name), no content."""
+
+    def __init__(self, label: str, errcode: int | None = None) -> None:
+        super().__init__(label)
+        self.errcode = errcode
+
+    @property
+    def unreachable(self) -> bool:
+        return self.errcode in UNREACHABLE_ERRORS
+
+
+class HelplineWeChatClient(WeChatClient):  # type: ignore[misc]
+    """wechatpy's client on a configurable API host (a stand-in in tests)."""
+
+    def __init__(self, appid: str, secret: str, api_base: str) -> None:
+        # auto_retry off: wechatpy would retry a token error without limit.
+        super().__init__(appid, secret, timeout=TIMEOUT_SECONDS, auto_retry=False)
+        self.API_BASE_URL = f"{api_base.rstrip('/')}/cgi-bin/"
+
+    def fetch_access_token(self) -> dict[str, Any]:
+        """GET /cgi-bin/token, kept in wechatpy's session storage as wechatpy does (its own
+        fetch has no timeout: a hung server would hang the reply forever)."""
+        response = self._http.get(
+            url=f"{self.API_BASE_URL}token",
+            params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret},
+            timeout=TIMEOUT_SECONDS,
+        )
+        result = self._handle_result(response)
+        if not isinstance(result, dict) or "access_token" not in result:
+            raise WeChatClientException(None, "no access token", client=self)
+        expires_in = int(result.get("expires_in", 7200))
+        self.session.set(self.access_token_key, result["access_token"], expires_in)
+        self.expires_at = int(time.time()) + expires_in
+        return result
+
+
+_lock = threading.Lock()
+_client: tuple[tuple[str, str, str], HelplineWeChatClient] | None = None
+
+
+def configured() -> bool:
+    conf = get_settings()
+    return bool(conf.wechat_token and conf.wechat_appid and conf.wechat_secret)
+
+
+def client() -> HelplineWeChatClient:
+    """One client (and so one cached token) per process and configuration."""
+    global _client
+    conf = get_settings()
+    if not configured():
+        raise WeChatError("wechat_not_configured")
+    assert conf.wechat_appid and conf.wechat_secret
+    key = (conf.wechat_appid, conf.wechat_secret.get_secret_value(), conf.wechat_api_base)
+    with _lock:
+        if _client is None or _client[0] != key:
+            _client = (key, HelplineWeChatClient(*key))
+        return _client[1]
+
+
+def reset() -> None:
+    """Forget the client and its cached token (tests; a changed secret)."""
+    global _client
+    with _lock:
+        _client = None
+
+
+def _call(action: str, func: Any, *args: Any) -> Any:
+    """Run one API call; a token WeChat refuses is fetched again and the call retried once."""
+    api = client()
+    for attempt in (1, 2):
+        try:
+            return func(api, *args)
+        except WeChatClientException as exc:
+            code = _errcode(exc)
+            if code in TOKEN_ERRORS and attempt == 1:
+                log.info("wechat access token refused, fetching a new one", extra={"errcode": code})
+                try:
+                    api.fetch_access_token()
+                except WeChatClientException as again:
+                    raise WeChatError(f"wechat_token_{_errcode(again)}", _errcode(again)) from again
+                continue
+            raise WeChatError(f"wechat_{action}_{code}", code) from exc
+        except Exception as exc:  # requests' network errors and the like
+            raise WeChatError(f"wechat_{action}_{type(exc).__name__}") from exc
+    raise AssertionError("unreachable")
+
+
+def _errcode(exc: WeChatClientException) -> int | None:
+    code = getattr(exc, "errcode", None)
+    return int(code) if code is not None else None
+
+
+def _send_text(api: HelplineWeChatClient, openid: str, text: str) -> None:
+    api.message.send_text(openid, text)
+
+
+def _download(api: HelplineWeChatClient, media_id: str) -> tuple[bytes, str]:
+    # A JSON answer with an errcode was raised by wechatpy; any other JSON is not a file.
+    response = api.media.download(media_id)
+    if isinstance(response, dict):
+        raise WeChatClientException(None, "not a file", client=api)
+    content_type = response.headers.get("Content-Type", "application/octet-stream")
+    return bytes(response.content), content_type.split(";")[0].strip()
+
+
+def chunks(text: str, size: int = TEXT_CHUNK) -> list[str]:
+    from bot.delivery import chunks as split
+
+    return split(text, size)
+
+
+async def send_text(openid: str, text: str) -> None:
+    """Send a text to a follower (split into parts WeChat accepts), in order."""
+    for part in chunks(text):
+        await asyncio.to_thread(_call, "send", _send_text, openid, part)
+
+
+async def download(media_id: str) -> tuple[bytes, str]:
+    """A follower's image (temporary media): content and MIME type."""
+    result: tuple[bytes, str] = await asyncio.to_thread(_call, "media", _download, media_id)
+    return result

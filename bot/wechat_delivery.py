@@ -1,0 +1,73 @@
+"""Counsellors' replies reach WeChat followers: drain triage's outbox for the WeChat channel.
+
+WeChat's customer-service API may write to a follower only within 48 hours of their last
+message: a reply to someone who has been silent longer stays in the outbox (it is on the
+follow-up record) and goes out as soon as they write again (their push wakes this loop).
+At-least-once, like the Telegram delivery.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from bot import texts, wechat_api
+from bot import wechat_chats as chats
+from bot.delivery import Waker, drain_loop
+from bot.models import WeChatChat
+from helpline.db import session_scope
+from triage.outbox import mark_delivered, mark_reporter_unreachable, pending
+
+log = logging.getLogger(__name__)
+BATCH = 20
+SCAN = 200  # replies looked at per round, so that some outside the window do not block others
+SEEN_KEPT = timedelta(days=1)
+waker = Waker()
+
+
+async def deliver_once() -> int:
+    """Send one batch of pending replies that are inside their window; returns how many."""
+    from sqlalchemy import select
+
+    delivered = 0
+    async with session_scope() as session:
+        for reply in await pending(session, "wechat", limit=SCAN):
+            if delivered >= BATCH:
+                break
+            if not reply.chat_id:
+                await mark_reporter_unreachable(session, reply.case_id)
+                continue
+            chat = (
+                await session.execute(
+                    select(WeChatChat).where(WeChatChat.chat_key == chats.chat_key(reply.chat_id))
+                )
+            ).scalar_one_or_none()
+            if not chats.in_window(chat):
+                continue  # goes out when the follower writes again
+            try:
+                await wechat_api.send_text(
+                    reply.chat_id, texts.text("counsellor_reply", text=reply.text)
+                )
+            except wechat_api.WeChatError as exc:
+                if exc.unreachable:
+                    log.info("wechat reply waits for the follower", extra={"error": str(exc)})
+                    continue
+                log.warning("wechat reply delivery paused", extra={"error": str(exc)})
+                break
+            await mark_delivered(session, reply.message_id)
+            delivered += 1
+        await chats.forget_older_than(session, SEEN_KEPT)
+    return delivered
+
+
+async def delivery_loop(interval: float = 5.0) -> None:
+    """Deliver when woken (a reply was queued, a follower wrote) and every `interval` s."""
+    await drain_loop(waker, deliver_once, BATCH, interval)
+
+
+async def run_wechat() -> None:
+    """The background service of the web app when the WeChat channel is configured."""
+    from bot.plugin import warm_up
+
+    await warm_up()
+    await delivery_loop()

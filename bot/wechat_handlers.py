@@ -1,0 +1,194 @@
+"""The WeChat conversation: the same flow as Telegram (bot/flow.py), for an Official Account.
+
+`handle` runs inside the push's transaction (the caller commits) and returns what to say;
+the route sends it after the commit, so an answered message is never lost. Text, the text of
+a recognised voice message and images are taken; a follow event shows the privacy notice
+before anything is stored. Logs carry ids and counts only.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import attachments, flow, texts, wechat_api
+from bot import wechat_chats as chats
+from bot.models import WeChatChat
+from triage.intake import MAX_TEXT_CHARS, Intake, IntakeError
+from triage.models import Case
+from triage.outbox import mark_reporter_unreachable
+
+log = logging.getLogger(__name__)
+CHANNEL = "wechat"
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass
+class Outcome:
+    """What to send to the follower once the transaction has committed."""
+
+    texts: list[str] = field(default_factory=list)
+    image: tuple[int, str] | None = None  # (case id, media id) to fetch and store afterwards
+
+    def say(self, text: str) -> None:
+        self.texts.append(text)
+
+
+def _word(text: str) -> str:
+    return _SPACES.sub("", text or "").lower()
+
+
+def _command(text: str) -> str | None:
+    word = _word(text)
+    for name, words in texts.section("wechat")["commands"].items():
+        if word in {_word(str(w)) for w in words}:
+            return str(name)
+    return None
+
+
+def _kind_choice(text: str) -> str | None:
+    word = _word(text)
+    for kind, words in texts.section("wechat")["kinds"].items():
+        if word in {_word(str(w)) for w in words}:
+            return str(kind)
+    return None
+
+
+def _welcome() -> str:
+    return "\n\n".join(
+        [texts.text("welcome"), texts.text("privacy"), texts.text("wechat.ask_kind")]
+    )
+
+
+async def handle(session: AsyncSession, openid: str, message: Any) -> Outcome:
+    """One push (a wechatpy message or event) from a follower."""
+    out = Outcome()
+    chat = await chats.chat_state(session, openid)
+    kind = getattr(message, "type", "unknown")
+    event = getattr(message, "event", "") if kind == "event" else ""
+    if event in ("subscribe", "subscribe_scan"):
+        chat.privacy_shown = True
+        chats.touch(chat, inbound=True)
+        out.say(_welcome())
+        return out
+    if event == "unsubscribe":
+        chats.touch(chat)
+        if chat.case_id is not None:
+            await mark_reporter_unreachable(session, chat.case_id)
+        return out
+    if kind in ("event", "unknown"):
+        return out  # menu clicks, location reports ...: nothing to store or say
+    chats.touch(chat, inbound=True)
+    if not chat.privacy_shown:
+        # Someone who followed before this channel existed: the notice comes first.
+        chat.privacy_shown = True
+        out.say(texts.text("privacy"))
+    if kind == "text":
+        await _text(session, chat, openid, message.id, message.content or "", out)
+    elif kind == "voice":
+        words = (getattr(message, "recognition", None) or "").strip()
+        if words:
+            await _text(session, chat, openid, message.id, words, out)
+        else:
+            out.say(texts.text("wechat.voice_no_text"))
+    elif kind == "image":
+        await _image(session, chat, message, out)
+    else:
+        out.say(texts.text("not_supported"))
+    return out
+
+
+async def _text(
+    session: AsyncSession, chat: WeChatChat, openid: str, msg_id: int, words: str, out: Outcome
+) -> None:
+    if not chat.new_case_pending:
+        turn = await flow.screening_answer(session, chat.case_id, words)
+        if turn is not None:
+            out.say(turn.reply)
+            return
+    if chat.reporter_kind == "unknown" and chat.case_id is None:
+        chosen = _kind_choice(words)
+        if chosen is not None:
+            chat.reporter_kind = chosen
+            out.say(texts.text(f"kind_thanks.{chosen}"))
+            return
+    command = _command(words)
+    if command is not None:
+        out.say(await _run_command(session, chat, command))
+        return
+    intake = Intake(
+        channel=CHANNEL,
+        reporter_ref=openid,
+        chat_id=openid,
+        text=words,
+        kind="text",
+        reporter_kind=chat.reporter_kind,
+        external_id=chats.message_key(openid, msg_id),
+        new_case=chat.new_case_pending,
+    )
+    try:
+        # Too long or empty is refused before anything is written (triage.intake.clean_text).
+        answer = await flow.take(session, intake, screen=True)
+    except IntakeError as exc:
+        out.say(_refusal(exc))
+        return
+    chat.case_id = answer.case.id
+    chat.new_case_pending = False
+    out.say(answer.chat_text())
+    log.info(
+        "wechat message stored",
+        extra={"case_id": answer.case.id, "urgency": answer.received.analysis.urgency},
+    )
+
+
+def _refusal(exc: IntakeError) -> str:
+    if str(exc) == "too_long":
+        return texts.text("too_long", limit=MAX_TEXT_CHARS)
+    return texts.text("empty")
+
+
+async def _run_command(session: AsyncSession, chat: WeChatChat, command: str) -> str:
+    if command == "help":
+        return texts.text("wechat.help")
+    if command == "start":
+        return _welcome()
+    if command == "new":
+        chat.new_case_pending = True
+        return texts.text("new_case")
+    case = await session.get(Case, chat.case_id) if chat.case_id else None
+    if case is None:
+        return texts.text("status_none")
+    return await flow.status_text(session, case)
+
+
+async def _image(session: AsyncSession, chat: WeChatChat, message: Any, out: Outcome) -> None:
+    case = await session.get(Case, chat.case_id) if chat.case_id else None
+    verdict = attachments.check(case, "photo", None)
+    if verdict != attachments.Verdict.ok or case is None:
+        limit_mb = int(texts.limits()["max_attachment_bytes"]) // (1024 * 1024)
+        out.say(texts.text(verdict.value, limit_mb=limit_mb))
+        return
+    out.image = (case.id, str(message.media_id))
+
+
+async def store_image(session: AsyncSession, case_id: int, media_id: str) -> str:
+    """Fetch a follower's image from WeChat and keep it encrypted with their case."""
+    from bot.wechat_api import WeChatError
+
+    try:
+        content, mime = await wechat_api.download(media_id)
+    except WeChatError as exc:
+        log.warning("wechat image not fetched", extra={"case_id": case_id, "error": str(exc)})
+        return texts.text("attachment_failed")
+    case = await session.get(Case, case_id)
+    assert case is not None
+    verdict = attachments.check(case, "photo", len(content))
+    if verdict != attachments.Verdict.ok:
+        limit_mb = int(texts.limits()["max_attachment_bytes"]) // (1024 * 1024)
+        return texts.text(verdict.value, limit_mb=limit_mb)
+    await attachments.store(session, case, "photo", mime or "image/jpeg", content)
+    return texts.text("attachment_stored")
