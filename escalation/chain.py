@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation import roster, timers
+from escalation import notifier, roster, timers
 from escalation.config import settings
 from escalation.models import (
     AlertChannel,
+    AlertProfile,
     Delivery,
     Escalation,
     EscalationPolicy,
@@ -20,7 +21,6 @@ from escalation.models import (
     Timer,
 )
 from helpline import audit
-from helpline.settings import get_settings
 from triage.models import Case, Organisation, OrgKind, StaffUser
 
 
@@ -155,9 +155,10 @@ async def recipients(
     session: AsyncSession, case: Case, step: dict[str, Any], now: datetime
 ) -> list[Recipient]:
     """Every channel this step reaches: each person's Telegram and e-mail, or a group."""
+    from escalation.delivery import contact_of
+
     orgs = await _orgs(session, case)
     found: list[Recipient] = []
-    telegram = get_settings().telegram_token is not None
     for target in step.get("targets") or [step]:
         if target["notify"] == "group":
             found.extend(await _group(session, target, orgs))
@@ -166,11 +167,19 @@ async def recipients(
             staff = await session.get(StaffUser, staff_id)
             if staff is None or not staff.active:
                 continue
-            if telegram and staff.telegram_chat_id:
-                found.append(Recipient("telegram", staff_id=staff.id))
-            if staff.email:
-                found.append(Recipient("email", staff_id=staff.id))
+            contact = await contact_of(session, staff)
+            for kind in notifier.personal_kinds(await channel_order(session, staff.id)):
+                if kind.address(contact):
+                    found.append(Recipient(kind.kind, staff_id=staff.id))
     return list(dict.fromkeys(found))
+
+
+async def channel_order(session: AsyncSession, staff_id: int) -> list[str]:
+    """The person's alert profile, else the default order of data/escalation."""
+    profile = await session.get(AlertProfile, staff_id)
+    if profile is not None and profile.channels:
+        return list(profile.channels)
+    return list(settings()["delivery"]["channel_order"])
 
 
 async def run_step(session: AsyncSession, timer: Timer, now: datetime) -> None:

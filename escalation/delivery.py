@@ -12,9 +12,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation import ack, chain, notifiers
+from escalation import ack, chain, notifier, notifiers
 from escalation.config import label_words, settings
-from escalation.models import AlertChannel, Delivery, Escalation, StatutoryReport, Timer
+from escalation.models import (
+    AlertChannel,
+    AlertProfile,
+    Delivery,
+    Escalation,
+    StatutoryReport,
+    Timer,
+)
 from helpline.db import session_scope
 from helpline.settings import get_settings
 from triage.models import Case, StaffUser
@@ -31,7 +38,9 @@ class Job:
     channel: str
     address: Address | None
     info: notifiers.AlertInfo
+    staff_id: int | None = None
     error: str | None = None
+    ambiguous: bool = False
     sent_at: datetime | None = None
 
 
@@ -92,9 +101,10 @@ async def _address(session: AsyncSession, delivery: Delivery, batch: _Batch) -> 
         key = (delivery.channel, delivery.staff_id)
         if key not in batch.addresses:
             staff = await session.get(StaffUser, delivery.staff_id)
+            kind = notifier.get(delivery.channel)
             value = None
-            if staff is not None:
-                value = staff.telegram_chat_id if delivery.channel == "telegram" else staff.email
+            if staff is not None and kind is not None:
+                value = kind.address(await contact_of(session, staff))
             batch.addresses[key] = (value, None) if value else None
         return batch.addresses[key]
     key = ("group", delivery.alert_channel_id or 0)
@@ -102,6 +112,18 @@ async def _address(session: AsyncSession, delivery: Delivery, batch: _Batch) -> 
         channel = await session.get(AlertChannel, delivery.alert_channel_id)
         batch.addresses[key] = (channel.target, channel.secret) if channel else None
     return batch.addresses[key]
+
+
+async def contact_of(session: AsyncSession, staff: StaffUser) -> notifier.Contact:
+    """A staff member's addresses for the notifiers (their own webhook from their profile)."""
+    profile = await session.get(AlertProfile, staff.id)
+    return notifier.Contact(
+        staff_id=staff.id,
+        email=staff.email,
+        phone=staff.phone,
+        telegram_chat_id=staff.telegram_chat_id,
+        webhook=profile.webhook if profile is not None else None,
+    )
 
 
 async def prepare(session: AsyncSession, timers: list[Timer], now: datetime) -> list[Job]:
@@ -141,35 +163,32 @@ async def prepare(session: AsyncSession, timers: list[Timer], now: datetime) -> 
         found.state, found.attempts = "sending", found.attempts + 1
         info = await alert_info(session, found, batch)
         address = await _address(session, found, batch)
-        jobs.append(Job(timer.id, timer.runs, found.id, found.channel, address, info))
+        jobs.append(
+            Job(timer.id, timer.runs, found.id, found.channel, address, info, found.staff_id)
+        )
     return jobs
 
 
-async def send(channel: str, address: Address, info: notifiers.AlertInfo) -> None:
+async def send(
+    channel: str, address: Address, info: notifiers.AlertInfo, staff_id: int | None = None
+) -> None:
+    """Through the notifier registered for `channel` (escalation.notifier)."""
+    found = notifier.get(channel)
+    if found is None:
+        raise notifier.NotifyError("unknown_channel")
     target, secret = address
-    if channel == "telegram":
-        await notifiers.send_telegram(target, info)
-    elif channel == "email":
-        await notifiers.send_email(target, info)
-    elif channel == "webhook":
-        await notifiers.send_webhook(target, info)
-    elif channel == "wecom":
-        await notifiers.send_wecom(target, info)
-    elif channel == "dingtalk":
-        await notifiers.send_dingtalk(target, secret, info)
-    else:
-        raise notifiers.NotifyError("unknown_channel")
+    await found.send(notifier.Target(target, secret, staff_id), info)
 
 
 async def run_job(job: Job, clock: Callable[[], datetime]) -> Job:
     """Send one alert; the outcome stays on the job (never raises for a delivery failure)."""
     try:
         if job.address is None:
-            raise notifiers.NotifyError("no_address")
-        await send(job.channel, job.address, job.info)
+            raise notifier.NotifyError("no_address")
+        await send(job.channel, job.address, job.info, job.staff_id)
         job.sent_at = clock()
-    except notifiers.NotifyError as exc:
-        job.error = str(exc)
+    except notifier.NotifyError as exc:
+        job.error, job.ambiguous = str(exc), exc.ambiguous
     except Exception as exc:  # a notifier bug must not lose the batch: retried like a failure
         job.error = f"error_{type(exc).__name__}"
     return job

@@ -58,6 +58,21 @@ class AlertChannel(Base):
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
 
 
+class AlertProfile(Base):
+    """How one staff member wants to be alerted: channel kinds in order, and their own hook.
+
+    Without a row the order of `delivery.channel_order` (data/escalation) applies.
+    """
+
+    __tablename__ = "alert_profiles"
+
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), primary_key=True)
+    channels: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    webhook: Mapped[str | None] = mapped_column(
+        EncryptedText("alert_profiles.webhook"), nullable=True
+    )
+
+
 class EscalationPolicy(Base):
     """Ordered steps for some urgencies of one organisation (a district's apply to its schools)."""
 
@@ -115,12 +130,16 @@ class Escalation(Base):
     acked_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
     acked_via: Mapped[str | None] = mapped_column(String(16), nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Since when nobody of this live chain has been reached although alerts were tried
+    # (a delivery incident: a banner for staff, an ERROR in the log); cleared on delivery.
+    incident_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Delivery(Base):
     """One alert to one recipient over one channel: the delivery log (no text is stored)."""
 
     __tablename__ = "escalation_deliveries"
+    __table_args__ = (Index("ix_escalation_deliveries_state", "state"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     escalation_id: Mapped[int] = mapped_column(
@@ -135,7 +154,11 @@ class Delivery(Base):
     alert_channel_id: Mapped[int | None] = mapped_column(
         ForeignKey("alert_channels.id"), nullable=True
     )
+    # pending|sending|sent|standby (a later channel of the person's profile, used when the
+    # ones before it fail)|skipped (the person was reached on another channel, or the chain
+    # ended before it went out)|cancelled (the case was closed)
     state: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    rank: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # place in the profile
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     last_error: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

@@ -28,11 +28,8 @@ import certifi
 import httpcore
 
 from escalation.config import settings
+from escalation.notifier import Contact, NotifyError, Target, register
 from helpline.settings import get_settings
-
-
-class NotifyError(RuntimeError):
-    """A delivery failed; `str(error)` is a short label without personal data."""
 
 
 @dataclass(frozen=True)
@@ -46,11 +43,14 @@ class AlertInfo:
     ack_link: str
     callback_data: str
     reack: bool = False
+    # This alert may have reached the recipient already (a crash or a timeout after sending).
+    possible_duplicate: bool = False
 
     def title(self) -> str:
         words = settings()["alert"]
         template = words["reack_title"] if self.reack else words["title"]
-        return template.format(**self.fields())
+        title = template.format(**self.fields())
+        return words["duplicate_prefix"] + title if self.possible_duplicate else title
 
     def lines(self) -> list[str]:
         words = settings()["alert"]
@@ -100,7 +100,10 @@ async def send_telegram(chat_id: str, info: AlertInfo) -> None:
                 connect_timeout=_timeout(),
             )
     except TelegramError as exc:
-        raise NotifyError(f"telegram_{type(exc).__name__}") from exc
+        from telegram.error import TimedOut
+
+        ambiguous = isinstance(exc, TimedOut)
+        raise NotifyError(f"telegram_{type(exc).__name__}", ambiguous=ambiguous) from exc
 
 
 def _send_mail_sync(to: str, info: AlertInfo) -> None:
@@ -110,6 +113,8 @@ def _send_mail_sync(to: str, info: AlertInfo) -> None:
     message["From"] = conf.smtp_sender
     message["To"] = to
     message["X-Helpline-Alert-Id"] = str(info.alert_id)
+    if info.possible_duplicate:
+        message["X-Helpline-Possible-Duplicate"] = "1"
     message.set_content("\n".join(info.lines()) + "\n")
     with smtplib.SMTP(conf.smtp_host, conf.smtp_port, timeout=_timeout()) as smtp:
         if conf.smtp_user and conf.smtp_password is not None:
@@ -122,7 +127,9 @@ async def send_email(to: str, info: AlertInfo) -> None:
     try:
         await asyncio.to_thread(_send_mail_sync, to, info)
     except (OSError, smtplib.SMTPException) as exc:
-        raise NotifyError(f"smtp_{type(exc).__name__}") from exc
+        # A timeout or a dropped connection may come after the server took the message.
+        ambiguous = isinstance(exc, TimeoutError | smtplib.SMTPServerDisconnected)
+        raise NotifyError(f"smtp_{type(exc).__name__}", ambiguous=ambiguous) from exc
 
 
 class HttpLanes:
@@ -169,6 +176,12 @@ _HTTP_ERRORS = (
 )
 
 
+def _ambiguous(exc: BaseException) -> bool:
+    """The request may have reached the receiver: read/write timeouts, a dropped answer."""
+    sure_not_sent = (httpcore.ConnectError, httpcore.ConnectTimeout, httpcore.PoolTimeout)
+    return not isinstance(exc, sure_not_sent | httpcore.UnsupportedProtocol | OSError)
+
+
 async def _request(
     pool: httpcore.AsyncConnectionPool, url: str, body: bytes, headers: list[tuple[bytes, bytes]]
 ) -> Answer:
@@ -179,7 +192,7 @@ async def _request(
             "POST", url, headers=headers, content=body, extensions={"timeout": timeouts}
         )
     except _HTTP_ERRORS as exc:
-        raise NotifyError(f"http_{type(exc).__name__}") from exc
+        raise NotifyError(f"http_{type(exc).__name__}", ambiguous=_ambiguous(exc)) from exc
     return Answer(response.status, response.content)
 
 
@@ -198,12 +211,14 @@ async def shared_http(lanes: int = 8) -> AsyncIterator[HttpLanes]:
         await shared.aclose()
 
 
-async def _post(url: str, payload: dict[str, Any], alert_id: int, check_errcode: bool) -> None:
+async def _post(url: str, payload: dict[str, Any], info: AlertInfo, check_errcode: bool) -> None:
     body = json.dumps(payload, ensure_ascii=False).encode()
     headers = [
         (b"Content-Type", b"application/json"),
-        (b"X-Helpline-Alert-Id", str(alert_id).encode()),
+        (b"X-Helpline-Alert-Id", str(info.alert_id).encode()),
     ]
+    if info.possible_duplicate:
+        headers.append((b"X-Helpline-Possible-Duplicate", b"1"))
     shared = _http.get()
     if shared is not None:
         response = await shared.post(url, body, headers)
@@ -227,9 +242,10 @@ async def send_webhook(url: str, info: AlertInfo) -> None:
         "type": "helpline.reack" if info.reack else "helpline.alert",
         "alert_id": info.alert_id,
         "title": info.title(),
+        "possible_duplicate": info.possible_duplicate,
         **info.fields(),
     }
-    await _post(url, payload, info.alert_id, check_errcode=False)
+    await _post(url, payload, info, check_errcode=False)
 
 
 def _markdown(info: AlertInfo) -> str:
@@ -239,7 +255,7 @@ def _markdown(info: AlertInfo) -> str:
 async def send_wecom(url: str, info: AlertInfo) -> None:
     """WeCom (企业微信) group robot: {"msgtype": "markdown", "markdown": {"content": ...}}."""
     payload = {"msgtype": "markdown", "markdown": {"content": _markdown(info)}}
-    await _post(url, payload, info.alert_id, check_errcode=True)
+    await _post(url, payload, info, check_errcode=True)
 
 
 def dingtalk_signed_url(url: str, secret: str, now_ms: int | None = None) -> str:
@@ -258,4 +274,81 @@ async def send_dingtalk(url: str, secret: str | None, info: AlertInfo) -> None:
         "msgtype": "markdown",
         "markdown": {"title": info.title(), "text": _markdown(info)},
     }
-    await _post(target, payload, info.alert_id, check_errcode=True)
+    await _post(target, payload, info, check_errcode=True)
+
+
+class _Group:
+    """A group robot or hook: reached through an alert channel's URL, never a person."""
+
+    personal = False
+
+    def ready(self) -> bool:
+        return True
+
+    def address(self, contact: Contact) -> str | None:
+        return None
+
+
+class EmailNotifier:
+    kind, personal = "email", True
+
+    def ready(self) -> bool:
+        return True
+
+    def address(self, contact: Contact) -> str | None:
+        return contact.email
+
+    async def send(self, target: Target, info: AlertInfo) -> None:
+        await send_email(target.address, info)
+
+
+class TelegramNotifier:
+    kind, personal = "telegram", True
+
+    def ready(self) -> bool:
+        return get_settings().telegram_token is not None
+
+    def address(self, contact: Contact) -> str | None:
+        return contact.telegram_chat_id
+
+    async def send(self, target: Target, info: AlertInfo) -> None:
+        await send_telegram(target.address, info)
+
+
+class WebhookNotifier:
+    """A generic JSON webhook: a group channel, or a person's own hook from their profile."""
+
+    kind, personal = "webhook", True
+
+    def ready(self) -> bool:
+        return True
+
+    def address(self, contact: Contact) -> str | None:
+        return contact.webhook
+
+    async def send(self, target: Target, info: AlertInfo) -> None:
+        await send_webhook(target.address, info)
+
+
+class WecomNotifier(_Group):
+    kind = "wecom"
+
+    async def send(self, target: Target, info: AlertInfo) -> None:
+        await send_wecom(target.address, info)
+
+
+class DingtalkNotifier(_Group):
+    kind = "dingtalk"
+
+    async def send(self, target: Target, info: AlertInfo) -> None:
+        await send_dingtalk(target.address, target.secret, info)
+
+
+for _notifier in (
+    EmailNotifier(),
+    TelegramNotifier(),
+    WebhookNotifier(),
+    WecomNotifier(),
+    DingtalkNotifier(),
+):
+    register(_notifier)

@@ -1,0 +1,118 @@
+"""The `Notifier` interface and the registry of notifiers by kind.
+
+A notifier is one way of reaching people: e-mail, Telegram, a webhook, a group robot, the
+console, SMS, a voice call. Escalation knows them only through this interface: the delivery
+worker looks a delivery's `channel` up here, a person's channels are tried in the order of
+their alert profile, and a kind that nobody registered is simply not offered.
+
+To add a notifier, write one module that defines a class with the attributes below and calls
+`register(MyNotifier())` at import, then name the module in `NOTIFIER_MODULES`. The module
+must not log or return message text, names, addresses or tokens: `NotifyError` labels are
+short codes such as `smtp_SMTPRecipientsRefused` or `http_status_500`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from escalation.notifiers import AlertInfo
+
+# Modules that register notifiers when imported (one line per module).
+NOTIFIER_MODULES: tuple[str, ...] = ("escalation.notifiers",)
+
+
+class NotifyError(RuntimeError):
+    """A delivery failed; `str(error)` is a short label without personal data.
+
+    `ambiguous` says the alert may have reached the recipient all the same (a timeout after
+    the request was sent): the next attempt is then marked as a possible duplicate.
+    """
+
+    def __init__(self, label: str, *, ambiguous: bool = False) -> None:
+        super().__init__(label)
+        self.ambiguous = ambiguous
+
+
+@dataclass(frozen=True)
+class Contact:
+    """What a notifier may use to reach one staff member (decrypted only in memory)."""
+
+    staff_id: int
+    email: str | None = None
+    phone: str | None = None
+    telegram_chat_id: str | None = None
+    webhook: str | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one delivery goes: a person's address, or a group channel's URL and secret."""
+
+    address: str
+    secret: str | None = None
+    staff_id: int | None = None
+
+
+@runtime_checkable
+class Notifier(Protocol):
+    """One kind of channel. `kind` is the name used in profiles, policies and the log."""
+
+    kind: str
+    personal: bool  # can reach a staff member (else group channels only)
+
+    def ready(self) -> bool:
+        """Configured at all (e.g. a bot token is set); a kind not ready is not offered."""
+        ...
+
+    def address(self, contact: Contact) -> str | None:
+        """This person's address on this channel, or None when they have none."""
+        ...
+
+    async def send(self, target: Target, info: AlertInfo) -> None:
+        """Deliver one alert or raise NotifyError (never another exception on purpose)."""
+        ...
+
+
+_registry: dict[str, Notifier] = {}
+_loaded = False
+
+
+def register(notifier: Notifier) -> Notifier:
+    """Add (or replace, e.g. in a test) the notifier of `notifier.kind`."""
+    if not isinstance(notifier, Notifier):
+        raise TypeError("not a Notifier")
+    _registry[notifier.kind] = notifier
+    return notifier
+
+
+def unregister(kind: str) -> None:
+    _registry.pop(kind, None)
+
+
+def _load() -> None:
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for module in NOTIFIER_MODULES:
+            importlib.import_module(module)
+
+
+def get(kind: str) -> Notifier | None:
+    _load()
+    return _registry.get(kind)
+
+
+def kinds() -> list[str]:
+    """Every registered kind, in registration order."""
+    _load()
+    return list(_registry)
+
+
+def personal_kinds(order: list[str]) -> list[Notifier]:
+    """The ready personal notifiers of `order` (unknown or unready kinds left out)."""
+    _load()
+    found = [_registry.get(kind) for kind in dict.fromkeys(order)]
+    return [n for n in found if n is not None and n.personal and n.ready()]
