@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation import timers
 from escalation.models import Delivery, Escalation, EscalationPolicy
+from escalation.outcomes import LIVE
 from helpline import audit
 from helpline.crypto import get_keyring
 from helpline.db import utcnow
@@ -53,10 +54,10 @@ async def acknowledge(
     now: datetime,
     actor: str,
 ) -> bool:
-    """Stop an active chain (audited); re-alert later if the policy says so. False if not active."""
-    if escalation.state != "active":
+    """Stop a live chain (audited); re-alert later if the policy says so. False if not live."""
+    if escalation.state not in LIVE:
         return False
-    escalation.state, escalation.acked_at = "acked", now
+    escalation.state, escalation.acked_at, escalation.incident_since = "acked", now, None
     escalation.acked_by_id, escalation.acked_via = staff_id, via
     await timers.cancel_chain_timers(session, escalation.id, now)
     policy = await session.get(EscalationPolicy, escalation.policy_id)
@@ -109,11 +110,11 @@ async def acknowledge_token(
 async def acknowledge_case(
     session: AsyncSession, case_id: int, staff_id: int, now: datetime | None = None
 ) -> int:
-    """Acknowledge every active chain of a case from the console; returns how many stopped."""
+    """Acknowledge every live chain of a case from the console; returns how many stopped."""
     at = now or utcnow()
     active = (
         await session.execute(
-            select(Escalation).where(Escalation.case_id == case_id, Escalation.state == "active")
+            select(Escalation).where(Escalation.case_id == case_id, Escalation.state.in_(LIVE))
         )
     ).scalars()
     stopped = 0

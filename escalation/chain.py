@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation import notifier, roster, timers
+from escalation import notifier, outcomes, roster, timers
 from escalation.config import settings
 from escalation.models import (
     AlertChannel,
@@ -194,16 +194,7 @@ async def run_step(session: AsyncSession, timer: Timer, now: datetime) -> None:
     round_, index = timer.round, timer.step
     if index >= len(steps):
         if round_ >= policy.repeat:
-            escalation.state, escalation.ended_at = "exhausted", now
-            await audit.record(
-                session,
-                "system",
-                "escalation.exhausted",
-                "case",
-                case.id,
-                escalation_id=escalation.id,
-                rounds=round_,
-            )
+            await _rounds_done(session, escalation, round_, now)
             return
         round_, index = round_ + 1, 0
     await alert_step(session, escalation, case, steps[index], round_, index, now, "alert")
@@ -212,6 +203,32 @@ async def run_step(session: AsyncSession, timer: Timer, now: datetime) -> None:
     next_due = now + timedelta(minutes=wait) if reached else now
     await timers.schedule(
         session, "step", next_due, escalation_id=escalation.id, round=round_, step=index + 1
+    )
+
+
+async def _rounds_done(
+    session: AsyncSession, escalation: Escalation, rounds: int, now: datetime
+) -> None:
+    """Every step has run. Someone was reached: `exhausted` (waiting for an acknowledgement,
+    alerts not yet out still retried). Nobody was: a delivery incident that keeps retrying."""
+    sent = (
+        await session.execute(
+            select(Delivery.id)
+            .where(Delivery.escalation_id == escalation.id, Delivery.state == "sent")
+            .limit(1)
+        )
+    ).first()
+    escalation.state = "exhausted" if sent is not None else "incident"
+    if sent is None:
+        outcomes.start_incident(escalation, now, "rounds_ended_nobody_reached")
+    await audit.record(
+        session,
+        "system",
+        f"escalation.{escalation.state}",
+        "case",
+        escalation.case_id,
+        escalation_id=escalation.id,
+        rounds=rounds,
     )
 
 
@@ -227,8 +244,33 @@ async def alert_step(
 ) -> int:
     """Queue one delivery (and its timer) per recipient of the step; returns how many."""
     escalation.round, escalation.step = round_, index
-    found = await recipients(session, case, step, now)
+    # A recipient whose alert of this chain on that channel is still being retried gets no
+    # second one: after an outage each person receives one alert, not one per round.
+    waiting = set(
+        (
+            await session.execute(
+                select(Delivery.channel, Delivery.staff_id, Delivery.alert_channel_id).where(
+                    Delivery.escalation_id == escalation.id,
+                    Delivery.state.in_(("pending", "sending")),
+                    Delivery.attempts > 0,
+                )
+            )
+        ).all()
+    )
+    found = [
+        r
+        for r in await recipients(session, case, step, now)
+        if (r.channel, r.staff_id, r.alert_channel_id) not in waiting
+    ]
+    together = bool(step.get("all_channels"))
+    ranks: dict[int, int] = {}
     for recipient in found:
+        # A person's first channel goes now; the next ones stand by until it fails, unless
+        # the step asks for every channel at once.
+        rank = ranks.get(recipient.staff_id, 0) if recipient.staff_id is not None else 0
+        if recipient.staff_id is not None:
+            ranks[recipient.staff_id] = rank + 1
+        standby = rank > 0 and not together
         delivery = Delivery(
             escalation_id=escalation.id,
             case_id=case.id,
@@ -238,13 +280,16 @@ async def alert_step(
             channel=recipient.channel,
             staff_id=recipient.staff_id,
             alert_channel_id=recipient.alert_channel_id,
-            state="pending",
+            state="standby" if standby else "pending",
+            rank=rank,
+            all_channels=together,
             created_at=now,
             due_at=now,
         )
         session.add(delivery)
         await session.flush()
-        await timers.schedule(session, "deliver", now, delivery_id=delivery.id)
+        if not standby:
+            await timers.schedule(session, "deliver", now, delivery_id=delivery.id)
     await audit.record(
         session,
         "system",
@@ -271,38 +316,6 @@ async def _count_step_deliveries(
         )
     )
     return len(list(found.scalars()))
-
-
-async def step_failed(session: AsyncSession, delivery: Delivery, now: datetime) -> bool:
-    """When every delivery of a step failed, nobody was reached: the next step is due now."""
-    # Lock the chain so that two deliveries failing at once do not each see the other pending.
-    await session.get(
-        Escalation, delivery.escalation_id, with_for_update=True, populate_existing=True
-    )
-    states = set(
-        (
-            await session.execute(
-                select(Delivery.state).where(
-                    Delivery.escalation_id == delivery.escalation_id,
-                    Delivery.round == delivery.round,
-                    Delivery.step == delivery.step,
-                )
-            )
-        ).scalars()
-    )
-    if states != {"failed"}:
-        return False
-    result = await session.execute(
-        update(Timer)
-        .where(
-            Timer.escalation_id == delivery.escalation_id,
-            Timer.kind == "step",
-            Timer.state == "pending",
-            Timer.due_at > now,
-        )
-        .values(due_at=now)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def run_reack(session: AsyncSession, timer: Timer, now: datetime) -> None:

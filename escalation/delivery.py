@@ -6,13 +6,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation import ack, chain, notifier, notifiers
+from escalation import ack, notifier, notifiers, outcomes
 from escalation.config import label_words, settings
 from escalation.models import (
     AlertChannel,
@@ -93,6 +93,7 @@ async def alert_info(
         ack_link=f"{base}/escalation/ack/{ack.link_token(delivery.id)}",
         callback_data=ack.callback_data(delivery.id),
         reack=delivery.purpose == "reack",
+        possible_duplicate=delivery.possible_duplicate,
     )
 
 
@@ -155,8 +156,8 @@ async def prepare(session: AsyncSession, timers: list[Timer], now: datetime) -> 
         if found is None or found.state not in ("pending", "sending"):
             timer.state, timer.done_at = "done", now
             continue
-        if chains.get(found.escalation_id) != "active":
-            found.state = "skipped"  # acknowledged or superseded meanwhile: not sent
+        if chains.get(found.escalation_id) not in outcomes.LIVE:
+            found.state = "skipped"  # acknowledged, superseded or closed meanwhile: not sent
             timer.state, timer.done_at = "done", now
             continue
         found.possible_duplicate = found.possible_duplicate or found.state == "sending"
@@ -218,6 +219,7 @@ async def record(jobs: list[Job], clock: Callable[[], datetime]) -> None:
                 )
             ).scalars()
         }
+        sent: list[Delivery] = []
         for job in jobs:
             timer = timers.get(job.timer_id)
             if timer is None or timer.state != "running" or timer.runs != job.runs:
@@ -226,24 +228,10 @@ async def record(jobs: list[Job], clock: Callable[[], datetime]) -> None:
             timer.state, timer.done_at = "done", now
             if job.error is None:
                 found.state, found.sent_at, found.last_error = "sent", job.sent_at, None
-            else:
-                await _failed(session, timer, found, now, job.error)
-    sent = sum(1 for job in jobs if job.error is None)
-    log.info("alert deliveries", extra={"sent": sent, "failed": len(jobs) - sent})
-
-
-async def _failed(
-    session: AsyncSession, timer: Timer, found: Delivery, now: datetime, error: str
-) -> None:
-    """Retry with backoff; after the last attempt the chain moves on if nobody was reached."""
-    conf = settings()["delivery"]
-    found.last_error = error[:64]
-    if found.attempts < int(conf["attempts"]):
-        backoff = conf["backoff_seconds"]
-        wait = float(backoff[min(found.attempts - 1, len(backoff) - 1)])
-        found.state = "pending"
-        timer.state, timer.done_at, timer.due_at = "pending", None, now + timedelta(seconds=wait)
-        return
-    found.state = "failed"
-    await session.flush()
-    await chain.step_failed(session, found, now)
+                sent.append(found)
+            elif found.state == "sending":
+                await outcomes.failed(session, timer, found, now, job.error, job.ambiguous)
+            # else: cancelled or skipped while it was out (case closed, chain ended): no retry
+        await outcomes.delivered(session, sent, now)
+    failed = len(jobs) - sum(1 for job in jobs if job.error is None)
+    log.info("alert deliveries", extra={"sent": len(jobs) - failed, "failed": failed})

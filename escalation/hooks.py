@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation import chain, reports
+from escalation import chain, outcomes, reports
+from helpline.db import utcnow
 
 
 async def on_case_opened(session: AsyncSession, case: Any, analysis: Any) -> None:
@@ -19,3 +20,8 @@ async def on_case_raised(session: AsyncSession, case: Any, analysis: Any) -> Non
     """Reports newly required (due from this message) and a chain for the new urgency."""
     await reports.open_reports(session, case, case.last_activity_at)
     await chain.start_chain(session, case, "raised", case.last_activity_at)
+
+
+async def on_case_closed(session: AsyncSession, case: Any, reason: str) -> None:
+    """Closed or merged away: chains, timers and alerts not yet out end in this transaction."""
+    await outcomes.stop_case(session, case.id, case.closed_at or utcnow(), reason)

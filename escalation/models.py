@@ -159,6 +159,8 @@ class Delivery(Base):
     # ended before it went out)|cancelled (the case was closed)
     state: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
     rank: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # place in the profile
+    # The step asked for every channel at once (emergencies): no channel stands in for another.
+    all_channels: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     last_error: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

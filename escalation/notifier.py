@@ -61,7 +61,8 @@ class Notifier(Protocol):
     """One kind of channel. `kind` is the name used in profiles, policies and the log."""
 
     kind: str
-    personal: bool  # can reach a staff member (else group channels only)
+    personal: bool  # can reach a staff member through their Contact
+    group: bool  # can serve an organisation's alert channel (alert_channels: url + secret)
 
     def ready(self) -> bool:
         """Configured at all (e.g. a bot token is set); a kind not ready is not offered."""
@@ -109,6 +110,11 @@ def kinds() -> list[str]:
     """Every registered kind, in registration order."""
     _load()
     return list(_registry)
+
+
+def group_kinds() -> set[str]:
+    _load()
+    return {kind for kind, found in _registry.items() if found.group}
 
 
 def personal_kinds(order: list[str]) -> list[Notifier]:

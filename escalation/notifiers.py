@@ -176,10 +176,18 @@ _HTTP_ERRORS = (
 )
 
 
+_NOT_SENT = (
+    httpcore.ConnectError,
+    httpcore.ConnectTimeout,
+    httpcore.PoolTimeout,
+    httpcore.UnsupportedProtocol,
+    OSError,
+)
+
+
 def _ambiguous(exc: BaseException) -> bool:
     """The request may have reached the receiver: read/write timeouts, a dropped answer."""
-    sure_not_sent = (httpcore.ConnectError, httpcore.ConnectTimeout, httpcore.PoolTimeout)
-    return not isinstance(exc, sure_not_sent | httpcore.UnsupportedProtocol | OSError)
+    return not isinstance(exc, _NOT_SENT)
 
 
 async def _request(
@@ -280,7 +288,7 @@ async def send_dingtalk(url: str, secret: str | None, info: AlertInfo) -> None:
 class _Group:
     """A group robot or hook: reached through an alert channel's URL, never a person."""
 
-    personal = False
+    personal, group = False, True
 
     def ready(self) -> bool:
         return True
@@ -290,7 +298,7 @@ class _Group:
 
 
 class EmailNotifier:
-    kind, personal = "email", True
+    kind, personal, group = "email", True, False
 
     def ready(self) -> bool:
         return True
@@ -303,7 +311,7 @@ class EmailNotifier:
 
 
 class TelegramNotifier:
-    kind, personal = "telegram", True
+    kind, personal, group = "telegram", True, False
 
     def ready(self) -> bool:
         return get_settings().telegram_token is not None
@@ -318,7 +326,7 @@ class TelegramNotifier:
 class WebhookNotifier:
     """A generic JSON webhook: a group channel, or a person's own hook from their profile."""
 
-    kind, personal = "webhook", True
+    kind, personal, group = "webhook", True, True
 
     def ready(self) -> bool:
         return True

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation.models import Delivery, Escalation
+from escalation.outcomes import LIVE
 from escalation.reports import case_reports
 from escalation.web import templates
 from helpline.db import utcnow
@@ -33,7 +34,16 @@ async def escalation_status(session: AsyncSession, case_id: int) -> list[dict[st
                 )
             ).all()
         )
-        out.append({"chain": chain, "counts": counts})
+        retrying = (
+            await session.execute(
+                select(func.count()).where(
+                    Delivery.escalation_id == chain.id,
+                    Delivery.state == "pending",
+                    Delivery.attempts > 0,
+                )
+            )
+        ).scalar_one()
+        out.append({"chain": chain, "counts": counts, "retrying": int(retrying)})
     return out
 
 
@@ -53,6 +63,6 @@ async def case_panel(session: AsyncSession, case: Any, staff: Any, csrf: str) ->
         now=utcnow(),
         content=perm.can_view_content(staff, case),
         can_record=staff.role in perm.CASE_ROLES and case.status != "closed",
-        can_ack=any(item["chain"].state == "active" for item in chains),
+        can_ack=case.status != "closed" and any(item["chain"].state in LIVE for item in chains),
     )
     return Markup(html)  # noqa: S704 - rendered by an autoescaping template

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 def register_hooks() -> None:
     """Reports and chains with each case; the case page panel; the close guard."""
     from escalation import hooks as handlers
+    from escalation.incidents import console_banner
     from escalation.panel import case_panel
     from escalation.reports import close_guard
     from triage.hooks import hooks
@@ -21,6 +22,8 @@ def register_hooks() -> None:
     hooks.close_guards.append(close_guard)
     hooks.case_panels.append(case_panel)
     hooks.nav_links.append(nav_links)
+    hooks.case_closed.append(handlers.on_case_closed)
+    hooks.console_banners.append(console_banner)
 
 
 def nav_links(staff: Any) -> list[tuple[str, str]]:

@@ -7,13 +7,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation.models import AlertChannel, DutyShift, EscalationPolicy
+from escalation import notifier
+from escalation.models import AlertChannel, AlertProfile, DutyShift, EscalationPolicy
 from escalation.roster import DAYS
 from helpline import audit
 from triage.models import Organisation, StaffUser
 
 NOTIFY_KINDS = {"staff", "on_duty", "role", "group"}
-CHANNEL_KINDS = {"webhook", "wecom", "dingtalk"}
 
 
 class SetupError(ValueError):
@@ -33,6 +33,8 @@ def _check_steps(steps: list[dict[str, Any]]) -> None:
     if not steps:
         raise SetupError("a policy needs at least one step")
     for step in steps:
+        if not isinstance(step.get("all_channels", False), bool):
+            raise SetupError("all_channels is true or false")
         for target in step.get("targets") or [step]:
             if target.get("notify") not in NOTIFY_KINDS:
                 raise SetupError(f"unknown step target {target.get('notify')!r}")
@@ -87,7 +89,7 @@ async def add_roster(session: AsyncSession, spec: dict[str, Any]) -> list[DutySh
 
 
 async def add_channel(session: AsyncSession, spec: dict[str, Any]) -> AlertChannel:
-    if spec["kind"] not in CHANNEL_KINDS:
+    if spec["kind"] not in notifier.group_kinds():
         raise SetupError(f"unknown channel kind {spec['kind']!r}")
     org = await _org(session, spec["org"])
     channel = AlertChannel(
@@ -103,6 +105,26 @@ async def add_channel(session: AsyncSession, spec: dict[str, Any]) -> AlertChann
     return channel
 
 
+async def set_profile(session: AsyncSession, spec: dict[str, Any]) -> AlertProfile:
+    """A person's alert channels in the order to try them (and their own webhook, if any)."""
+    staff = (
+        await session.execute(select(StaffUser).where(StaffUser.username == spec["staff"]))
+    ).scalar_one_or_none()
+    if staff is None:
+        raise SetupError(f"unknown staff {spec['staff']!r}")
+    channels = list(spec.get("channels") or [])
+    unknown = [kind for kind in channels if notifier.get(kind) is None]
+    if not channels or unknown:
+        raise SetupError(f"alert profile of {spec['staff']!r}: unknown channels {unknown}")
+    profile = await session.get(AlertProfile, staff.id)
+    if profile is None:
+        profile = AlertProfile(staff_id=staff.id, channels=channels)
+        session.add(profile)
+    profile.channels, profile.webhook = channels, spec.get("webhook")
+    await session.flush()
+    return profile
+
+
 async def load_config(session: AsyncSession, config: dict[str, Any]) -> None:
     """The duty_rosters, escalation_policies and alert_channels sections; once only."""
     if (await session.execute(select(EscalationPolicy.id).limit(1))).first() is not None:
@@ -113,3 +135,5 @@ async def load_config(session: AsyncSession, config: dict[str, Any]) -> None:
         await add_channel(session, channel)
     for policy in config.get("escalation_policies") or []:
         await add_policy(session, policy)
+    for profile in config.get("alert_profiles") or []:
+        await set_profile(session, profile)

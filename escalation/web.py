@@ -32,5 +32,6 @@ def render(
         csrf=csrf_token(request),
         nav=nav_for(staff) if staff is not None else None,
         now=utcnow(),
+        banners=getattr(request.state, "banners", []),
     )
     return templates.TemplateResponse(request, name, context, status_code=status_code)

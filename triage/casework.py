@@ -17,7 +17,7 @@ from helpline.db import utcnow
 from helpline.settings import get_settings
 from nlu import statutory
 from nlu.analysis import ELEMENT_KEYS
-from triage.hooks import close_blockers, run_case_hooks
+from triage.hooks import close_blockers, run_case_closed, run_case_hooks
 from triage.models import Case, CaseStatus, LabelFeedback, Message, StaffUser
 from triage.outbox import queue_reply
 from triage.policy import higher_urgency, urgency_rank
@@ -183,6 +183,7 @@ async def close_case(
     case.status, case.closed_at = CaseStatus.closed, now
     case.outcome, case.disposition, case.last_activity_at = outcome, text, now
     await audit.record(session, _actor(staff), "case.closed", "case", case.id, outcome=outcome)
+    await run_case_closed(session, case, "closed")
     return []
 
 
@@ -221,6 +222,7 @@ async def merge(session: AsyncSession, staff: StaffUser, target: Case, source: C
     await audit.record(
         session, _actor(staff), "case.merged_into", "case", source.id, target_case=target.id
     )
+    await run_case_closed(session, source, "merged")
 
 
 def _fold(target: Case, source: Case) -> None:

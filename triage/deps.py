@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.web import DbSession
 from triage.auth import staff_for_token
+from triage.hooks import console_banners
 from triage.models import StaffUser
 
 SESSION_COOKIE = "hl_staff"
@@ -16,4 +17,6 @@ async def current_staff(request: Request, session: AsyncSession = DbSession) -> 
     staff = await staff_for_token(session, request.cookies.get(SESSION_COOKIE))
     if staff is None:
         raise HTTPException(status_code=303, headers={"Location": "/console/login"})
+    # Notices of higher layers (e.g. alerts that cannot be delivered) for every console page.
+    request.state.banners = await console_banners(session, staff)
     return staff

@@ -22,6 +22,10 @@ CloseGuard = Callable[[AsyncSession, Any], Awaitable[str | None]]
 CasePanel = Callable[[AsyncSession, Any, Any, str], Awaitable[Any]]
 # () -> None; called when a reply to a reporter was queued (wakes the delivering channel).
 ReplyQueued = Callable[[], None]
+# (session, case, reason) -> None; runs inside the transaction that closes or merges the case.
+CaseClosed = Callable[[AsyncSession, Any, str], Awaitable[None]]
+# (session, staff) -> short notices for the top of every console page of this staff member.
+ConsoleBanner = Callable[[AsyncSession, Any], Awaitable[list[str]]]
 # (staff) -> the console pages of a higher layer this staff member may open, as (url, title).
 NavLinks = Callable[[Any], list[tuple[str, str]]]
 
@@ -34,6 +38,8 @@ class HookRegistry:
     case_panels: list[CasePanel] = field(default_factory=list)
     reply_queued: list[ReplyQueued] = field(default_factory=list)
     nav_links: list[NavLinks] = field(default_factory=list)
+    case_closed: list[CaseClosed] = field(default_factory=list)  # closed or merged away
+    console_banners: list[ConsoleBanner] = field(default_factory=list)
 
     def clear(self) -> None:
         for registered in vars(self).values():
@@ -51,6 +57,15 @@ async def run_case_hooks(kind: str, session: AsyncSession, case: Any, analysis: 
 async def close_blockers(session: AsyncSession, case: Any) -> list[str]:
     reasons = [await guard(session, case) for guard in hooks.close_guards]
     return [reason for reason in reasons if reason]
+
+
+async def run_case_closed(session: AsyncSession, case: Any, reason: str) -> None:
+    for hook in hooks.case_closed:
+        await hook(session, case, reason)
+
+
+async def console_banners(session: AsyncSession, staff: Any) -> list[str]:
+    return [line for banner in hooks.console_banners for line in await banner(session, staff)]
 
 
 def extra_nav_links(staff: Any) -> list[tuple[str, str]]:

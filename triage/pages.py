@@ -49,6 +49,7 @@ def render(
         csrf=csrf_token(request),
         nav=nav_for(staff),
         now=utcnow(),
+        banners=getattr(request.state, "banners", []),
     )
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 

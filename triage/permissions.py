@@ -15,7 +15,7 @@ from fastapi import HTTPException
 from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from triage.models import Case, Organisation, OrgKind, Role, StaffUser
+from triage.models import Case, CaseStatus, Organisation, OrgKind, Role, StaffUser
 
 # Roles that work the queue and may see case rows in their scope.
 CASE_ROLES = frozenset({Role.counsellor, Role.safeguarding_lead, Role.duty_officer})
@@ -91,6 +91,8 @@ def can_reassign(staff: StaffUser, case: Case) -> bool:
 
 
 def can_release(staff: StaffUser, case: Case) -> bool:
+    if case.status == CaseStatus.closed:
+        return False  # a closed case has no queue to go back to
     return can_reassign(staff, case) or (
         staff.role in WORK_ROLES and case.assignee_id == staff.id and can_view(staff, case)
     )

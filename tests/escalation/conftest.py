@@ -69,6 +69,7 @@ SCHOOL_POLICY = {
                 {"notify": "group", "group": "duty-group"},
             ],
             "wait_minutes": 2,
+            "all_channels": True,  # a person's every channel at once (emergencies)
         },
         {"notify": "role", "role": "safeguarding_lead", "org": "school", "wait_minutes": 3},
         {"notify": "on_duty", "org": "district", "wait_minutes": 5},

@@ -7,6 +7,7 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import message_from_bytes
@@ -115,8 +116,9 @@ class _Handler:
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, ANN201, N802
         self.sink.attempts += 1
-        if self.sink.refuse or address in self.sink.refuse_to:
-            return "554 5.7.1 refused by test"
+        down = self.sink.refuse_while is not None and self.sink.refuse_while()
+        if self.sink.refuse or down or address in self.sink.refuse_to:
+            return "550 5.7.1 refused by test"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -133,6 +135,7 @@ class SmtpSink:
         self.port = free_port()
         self.refuse = False
         self.refuse_to: set[str] = set()
+        self.refuse_while: Callable[[], bool] | None = None  # e.g. an outage on a test clock
         self.attempts = 0
         self.messages: list[tuple[list[str], Any, float]] = []
         self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)

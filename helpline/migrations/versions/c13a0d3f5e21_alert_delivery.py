@@ -31,6 +31,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("escalation_deliveries", schema=None) as batch_op:
         batch_op.add_column(sa.Column("rank", sa.Integer(), nullable=False, server_default="0"))
+        batch_op.add_column(
+            sa.Column("all_channels", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
         batch_op.create_index("ix_escalation_deliveries_state", ["state"], unique=False)
     with op.batch_alter_table("escalations", schema=None) as batch_op:
         batch_op.add_column(
@@ -43,5 +46,6 @@ def downgrade() -> None:
         batch_op.drop_column("incident_since")
     with op.batch_alter_table("escalation_deliveries", schema=None) as batch_op:
         batch_op.drop_index("ix_escalation_deliveries_state")
+        batch_op.drop_column("all_channels")
         batch_op.drop_column("rank")
     op.drop_table("alert_profiles")
