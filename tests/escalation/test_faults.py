@@ -11,11 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import select, update
 
 from escalation import incidents
@@ -92,22 +91,6 @@ async def drive(
 
 def alert_ids(smtp: SmtpSink) -> list[int]:
     return [int(m["X-Helpline-Alert-Id"]) for _, m, _ in smtp.messages]
-
-
-@pytest_asyncio.fixture
-async def mail(db_url: str, smtp: SmtpSink) -> AsyncIterator[SmtpSink]:
-    """The demo configuration (district emergency policy, all by e-mail), SMTP at the sink."""
-    from helpline import assembly
-    from helpline.settings import reset_settings
-
-    os.environ["HELPLINE_SMTP_HOST"] = "127.0.0.1"
-    os.environ["HELPLINE_SMTP_PORT"] = str(smtp.port)
-    reset_settings()
-    assembly.wire_hooks()
-    yield smtp
-    for name in ("HELPLINE_SMTP_HOST", "HELPLINE_SMTP_PORT"):
-        os.environ.pop(name, None)
-    reset_settings()
 
 
 @pytest.fixture
