@@ -122,7 +122,10 @@ async def take(
     question = await _screening_question(session, case, analysis) if screen else None
     if question is not None:
         return Answer(received, acknowledgement, blocks, question, screening=True)
-    if ask and analysis.urgency != "emergency":
+    if analysis.junk and not blocks:
+        # Nothing said yet (nlu/junk.py): ask what happened instead of thanking for it.
+        acknowledgement = texts.text("unclear_message")
+    elif ask and analysis.urgency != "emergency":
         question = _next_question(case)
     return Answer(received, acknowledgement, blocks, question)
 

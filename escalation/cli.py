@@ -29,3 +29,30 @@ def worker(
         typer.echo(f"ran {asyncio.run(drain())} timers")
         return
     loop.main(lease_seconds)
+
+
+alerts_app = typer.Typer(
+    help="Alert channels: test a person's channels, check reachability.", no_args_is_help=True
+)
+
+
+@alerts_app.command("check")
+def alerts_check() -> None:
+    """Check that every configured channel answers (what `helpline serve` checks at start)."""
+    import asyncio
+
+    from escalation.channel_check import channel_problems
+    from helpline.db import dispose_engine
+
+    async def run() -> list[str]:
+        try:
+            return await channel_problems()
+        finally:
+            await dispose_engine()
+
+    problems = asyncio.run(run())
+    for problem in problems:
+        typer.echo(f"WARNING: {problem}")
+    if problems:
+        raise typer.Exit(1)
+    typer.echo("every configured alert channel answers")

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation import ack, notifier, notifiers, outcomes
+from escalation import ack, health, notifier, notifiers, outcomes
 from escalation.config import label_words, settings
 from escalation.models import (
     AlertChannel,
@@ -90,7 +90,7 @@ async def alert_info(
     return notifiers.AlertInfo(
         alert_id=delivery.id,
         **batch.cases[delivery.case_id],
-        ack_link=f"{base}/escalation/ack/{ack.link_token(delivery.id)}",
+        ack_link=f"{base}/escalation/ack/{ack.link_token(delivery.id, delivery.created_at)}",
         callback_data=ack.callback_data(delivery.id),
         reack=delivery.purpose == "reack",
         possible_duplicate=delivery.possible_duplicate,
@@ -233,5 +233,6 @@ async def record(jobs: list[Job], clock: Callable[[], datetime]) -> None:
                 await outcomes.failed(session, timer, found, now, job.error, job.ambiguous)
             # else: cancelled or skipped while it was out (case closed, chain ended): no retry
         await outcomes.delivered(session, sent, now)
+    await health.note_results(((job.channel, job.error) for job in jobs), clock())
     failed = len(jobs) - sum(1 for job in jobs if job.error is None)
     log.info("alert deliveries", extra={"sent": len(jobs) - failed, "failed": failed})

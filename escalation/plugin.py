@@ -15,8 +15,11 @@ def register_hooks() -> None:
     from escalation.incidents import console_banner
     from escalation.panel import case_panel
     from escalation.reports import close_guard
+    from helpline.web import CONSOLE_SCRIPTS
     from triage.hooks import hooks
 
+    if LIVE_ALERTS_SCRIPT not in CONSOLE_SCRIPTS:
+        CONSOLE_SCRIPTS.append(LIVE_ALERTS_SCRIPT)
     hooks.case_opened.append(handlers.on_case_opened)
     hooks.case_raised.append(handlers.on_case_raised)
     hooks.close_guards.append(close_guard)
@@ -26,16 +29,21 @@ def register_hooks() -> None:
     hooks.console_banners.append(console_banner)
 
 
+LIVE_ALERTS_SCRIPT = "/console/alerts/live.js"
+
+
 def nav_links(staff: Any) -> list[tuple[str, str]]:
     from triage import permissions as perm
 
-    return [("/console/deadlines", "报告时限看板")] if perm.can_use_queue(staff) else []
+    board = [("/console/deadlines", "报告时限看板")] if perm.can_use_queue(staff) else []
+    return [*board, ("/console/alerts", "我的通知")]
 
 
 def routers() -> list[APIRouter]:
+    from escalation.console_routes import router as console_router
     from escalation.routes import router
 
-    return [router]
+    return [router, console_router]
 
 
 def background_services() -> list[Callable[[], Coroutine[Any, Any, None]]]:
@@ -44,10 +52,16 @@ def background_services() -> list[Callable[[], Coroutine[Any, Any, None]]]:
     return [background_service]
 
 
-def cli_commands() -> list[tuple[str, Callable[..., Any]]]:
-    from escalation.cli import worker
+def startup_checks() -> list[Callable[[], Coroutine[Any, Any, list[str]]]]:
+    from escalation.channel_check import channel_problems
 
-    return [("worker", worker)]
+    return [channel_problems]
+
+
+def cli_commands() -> list[tuple[str, Callable[..., Any]]]:
+    from escalation.cli import alerts_app, worker
+
+    return [("worker", worker), ("alerts", alerts_app)]
 
 
 async def load_demo(

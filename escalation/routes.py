@@ -7,11 +7,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation import ack, fastreport
+from escalation import ack, fastreport, health
 from escalation.models import Delivery, StatutoryReport
 from escalation.reports import Made, ReportError, record_report
 from escalation.web import render
@@ -19,11 +19,20 @@ from helpline import audit
 from helpline.settings import get_settings
 from helpline.web import DbSession, check_csrf
 from triage import permissions as perm
-from triage.deps import current_staff
+from triage.auth import staff_for_token
+from triage.deps import SESSION_COOKIE, current_staff
 from triage.models import Case, StaffUser
 
 router = APIRouter()
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@router.get("/readyz", include_in_schema=False)
+async def readyz() -> Response:
+    """For monitors: database, workers' heartbeats, each notifier's last result (no names,
+    addresses or secrets). 200 ok or degraded (a notifier's last try failed), else 503."""
+    result = await health.readiness()
+    return JSONResponse(result.body, status_code=result.http_status)
 
 
 @dataclass(frozen=True)
@@ -145,14 +154,30 @@ async def _number_for(session: AsyncSession, token: str) -> str | None:
     return case.number if case else None
 
 
+def _ack_page(request: Request, result: str, token: str, number: str | None) -> Response:
+    # A link that cannot be used any more is a clear page, not an error (status 200 for the
+    # outcomes of a genuine link, 404 for a forged or unknown one).
+    status = 404 if result == "invalid" else 200
+    hours = get_settings().ack_link_hours
+    return render(
+        request,
+        "escalation/ack.html",
+        None,
+        status_code=status,
+        result=result,
+        token=token,
+        number=number if result != "invalid" else None,
+        hours=f"{hours:g}",
+    )
+
+
 @router.get("/escalation/ack/{token}", response_class=HTMLResponse)
 async def ack_page(
     request: Request, token: str, session: AsyncSession = DbSession
 ) -> Response:
     """Only shows a confirm button: a link scanner that fetches the link acknowledges nothing."""
-    number = await _number_for(session, token)
-    result = "confirm" if number else "invalid"
-    return render(request, "escalation/ack.html", None, result=result, token=token, number=number)
+    result = await ack.link_state(session, token)
+    return _ack_page(request, result, token, await _number_for(session, token))
 
 
 @router.post("/escalation/ack/{token}", response_class=HTMLResponse)
@@ -163,6 +188,6 @@ async def ack_confirm(
     session: AsyncSession = DbSession,
 ) -> Response:
     check_csrf(request, csrf_token)
-    number = await _number_for(session, token)
-    result = await ack.acknowledge_token(session, token, via="link")
-    return render(request, "escalation/ack.html", None, result=result, token=token, number=number)
+    staff = await staff_for_token(session, request.cookies.get(SESSION_COOKIE))
+    result = await ack.acknowledge_link(session, token, staff.id if staff else None)
+    return _ack_page(request, result, token, await _number_for(session, token))

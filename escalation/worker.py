@@ -14,13 +14,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select
 
-from escalation import chain, delivery, notifiers, reports
+from escalation import chain, delivery, health, notifiers, reports
 from escalation.config import settings
 from escalation.models import Timer
 from helpline.db import session_scope, utcnow
@@ -112,7 +113,9 @@ class Worker:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Poll until `stop` is set; a failing batch is logged and retried, never fatal."""
         stop = stop or asyncio.Event()
+        beat = Heartbeat()
         while not stop.is_set():
+            await beat.maybe()
             try:
                 ran = await self.run_once()
             except Exception as exc:  # the database may be briefly away: keep the loop alive
@@ -144,6 +147,25 @@ class Worker:
             elif item.kind == "deadline" and timer.report_id is not None:
                 await reports.mark_missed(session, timer.report_id, now)
             timer.state, timer.done_at = "done", now
+
+
+class Heartbeat:
+    """This worker's row in worker_heartbeats (read by /readyz), written every few seconds."""
+
+    def __init__(self) -> None:
+        self.name, self.started = health.new_worker_name(), utcnow()
+        self.every = float(settings()["health"]["heartbeat_seconds"])
+        self.last = 0.0
+
+    async def maybe(self) -> None:
+        now = time.monotonic()
+        if self.last and now - self.last < self.every:
+            return
+        self.last = now
+        try:
+            await health.heartbeat(self.name, self.started)
+        except Exception as exc:  # the database may be away: /readyz will say so
+            log.warning("worker heartbeat failed", extra={"error": type(exc).__name__})
 
 
 async def serve_forever(lease_seconds: float | None = None) -> None:

@@ -47,6 +47,16 @@ def background_services() -> list[Callable[[], Coroutine[Any, Any, None]]]:
     return [service for plugin in _plugins() for service in plugin.background_services()]
 
 
+async def startup_warnings() -> list[str]:
+    """What the packages find wrong at start (e.g. an alert channel that does not answer);
+    a plugin offers `startup_checks()` returning such checks."""
+    found: list[str] = []
+    for plugin in _plugins():
+        for check in getattr(plugin, "startup_checks", list)():
+            found.extend(await check())
+    return found
+
+
 def extra_cli_commands() -> list[tuple[str, Callable[..., Any]]]:
     return [command for plugin in _plugins() for command in plugin.cli_commands()]
 

@@ -71,7 +71,7 @@ def keys_rotate(batch: int = typer.Option(500, min=1)) -> None:
 
 
 async def _rotate(batch: int) -> None:
-    from helpline.crypto import get_keyring
+    from helpline.crypto import RELOAD_CHECK_SECONDS, get_keyring
     from helpline.db import dispose_engine, get_engine
     from helpline.keyrotation import count_stale, reencrypt_all
 
@@ -81,6 +81,9 @@ async def _rotate(batch: int) -> None:
         console.print(f"resuming: {stale} values not yet under key {ring.current_id}")
     elif get_settings().keys is None:
         console.print(f"new key {ring.add_key()} added")
+        # Running services look at the key file once a second: once they write under the new
+        # key, nothing they write meanwhile is left behind under the old one.
+        await asyncio.sleep(2 * RELOAD_CHECK_SECONDS)
         stale = await count_stale(engine, ring)
     with _progress() as progress:
         task = progress.add_task("re-encrypting", total=stale)
@@ -145,6 +148,7 @@ def serve(host: str = typer.Option(None), port: int = typer.Option(None)) -> Non
 
     settings = get_settings()
     configure_logging(settings.log_level)
+    _warn_at_start()
     uvicorn.run(
         create_app(),
         host=host or settings.host,
@@ -152,6 +156,35 @@ def serve(host: str = typer.Option(None), port: int = typer.Option(None)) -> Non
         log_config=None,
         proxy_headers=False,
     )
+
+
+def _warn_at_start() -> None:
+    """Say loudly, before serving, what will not work (e.g. alerts over an SMTP server that
+    does not answer): on the terminal and in the log, at WARNING."""
+    import logging
+
+    from helpline.assembly import startup_warnings
+    from helpline.db import dispose_engine
+
+    async def check() -> list[str]:
+        try:
+            return await startup_warnings()
+        finally:
+            await dispose_engine()  # its connections belong to this short event loop
+
+    try:
+        problems = asyncio.run(check())
+    except Exception as exc:  # a failing check must not stop the service from starting
+        problems = [f"the start-up checks could not run ({type(exc).__name__})"]
+    log = logging.getLogger("helpline.startup")
+    for problem in problems:
+        log.warning("start-up check: %s", problem)
+        console.print(f"[bold red]WARNING:[/] {problem}")
+    if problems:
+        console.print(
+            "[bold red]WARNING:[/] alerts on these channels will not arrive until this is fixed; "
+            "the in-console channel still works (see /readyz, `helpline alerts test`)."
+        )
 
 
 def _progress() -> Progress:

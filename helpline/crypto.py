@@ -13,6 +13,8 @@ import hmac
 import json
 import os
 import secrets
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +35,10 @@ class KeyRingError(RuntimeError):
     """The key ring is missing, unreadable or cannot decrypt a value."""
 
 
+class UnknownKeyId(KeyRingError):
+    """A value was encrypted under a key this ring does not hold (yet: see get_keyring)."""
+
+
 @dataclass
 class KeyRing:
     keys: dict[str, bytes]
@@ -41,6 +47,7 @@ class KeyRing:
     secret_key: bytes
     path: Path | None = None
     order: list[str] = field(default_factory=list)
+    stamp: tuple[int, int] | None = None  # the key file's (mtime_ns, size) when read
 
     @property
     def current(self) -> bytes:
@@ -57,8 +64,10 @@ class KeyRing:
             prefix, key_id, blob = token.split(":", 2)
         except ValueError as exc:
             raise KeyRingError("value is not an encrypted field") from exc
-        if prefix != PREFIX or key_id not in self.keys:
-            raise KeyRingError(f"unknown key id {key_id!r}")
+        if prefix != PREFIX:
+            raise KeyRingError("value is not an encrypted field")
+        if key_id not in self.keys:
+            raise UnknownKeyId(f"unknown key id {key_id!r}")
         raw = base64.urlsafe_b64decode(blob)
         try:
             plain = AESGCM(self.keys[key_id]).decrypt(raw[:12], raw[12:], context.encode())
@@ -89,6 +98,7 @@ class KeyRing:
         self.order.append(new_id)
         self.current_id = new_id
         save_key_file(self, self.path)
+        self.stamp = _stamp(self.path)
         return new_id
 
 
@@ -122,12 +132,19 @@ def _new_ring(path: Path) -> KeyRing:
         order=["k1"],
     )
     save_key_file(ring, path)
+    ring.stamp = _stamp(path)
     return ring
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    info = path.stat()
+    return (info.st_mtime_ns, info.st_size)
 
 
 def _load_file(path: Path) -> KeyRing:
     if path.stat().st_mode & 0o077:
         raise KeyRingError(f"key file {path} must not be readable by others (chmod 600)")
+    stamp = _stamp(path)
     data = json.loads(path.read_text())
     order = [k["id"] for k in data["keys"]]
     return KeyRing(
@@ -137,6 +154,7 @@ def _load_file(path: Path) -> KeyRing:
         secret_key=base64.b64decode(data["secret_key"]),
         path=path,
         order=order,
+        stamp=stamp,
     )
 
 
@@ -154,11 +172,25 @@ def _load_env(spec: str, pseudonym: str | None, secret: str | None) -> KeyRing:
 
 
 _ring: KeyRing | None = None
+_checked_at = 0.0
+_reload_lock = threading.Lock()
+# How often a running process looks at the key file's time stamp: after `helpline keys rotate`
+# adds a key, every process writes under it within about this long (the rotation waits longer).
+RELOAD_CHECK_SECONDS = 1.0
 
 
 def get_keyring() -> KeyRing:
-    """The process's key ring: from the environment, else the key file (created on first use)."""
-    global _ring
+    """The process's key ring: from the environment, else the key file (created on first use).
+
+    A file-backed ring is read again when the file changed (looked at once a second at most),
+    so that a running service picks up a key added by `helpline keys rotate` without a restart.
+    """
+    global _ring, _checked_at
+    if _ring is not None and _ring.path is not None:
+        now = time.monotonic()
+        if now - _checked_at >= RELOAD_CHECK_SECONDS:
+            _checked_at = now
+            _reload_if_changed(_ring)
     if _ring is None:
         settings = get_settings()
         if settings.keys is not None:
@@ -171,6 +203,33 @@ def get_keyring() -> KeyRing:
             path = settings.effective_key_file
             _ring = _load_file(path) if path.exists() else _new_ring(path)
     return _ring
+
+
+def _reload_if_changed(ring: KeyRing) -> bool:
+    global _ring
+    assert ring.path is not None
+    with _reload_lock:
+        if _ring is not ring:
+            return True  # another thread reloaded meanwhile
+        try:
+            if _stamp(ring.path) == ring.stamp:
+                return False
+            _ring = _load_file(ring.path)
+        except (OSError, ValueError, KeyError, KeyRingError):
+            return False  # half-written or unreadable: keep the ring we have, look again later
+        return True
+
+
+def decrypt_value(token: str, context: str) -> str:
+    """Decrypt with the process's ring; a key id it does not know makes it read the key file
+    again first (another process rotated), instead of failing until a restart."""
+    ring = get_keyring()
+    try:
+        return ring.decrypt(token, context)
+    except UnknownKeyId:
+        if ring.path is None or not _reload_if_changed(ring):
+            raise
+    return get_keyring().decrypt(token, context)
 
 
 def reset_keyring() -> None:
@@ -192,7 +251,7 @@ class EncryptedText(TypeDecorator[str]):
         return None if value is None else get_keyring().encrypt(value, self.context)
 
     def process_result_value(self, value: str | None, dialect: object) -> str | None:
-        return None if value is None else get_keyring().decrypt(value, self.context)
+        return None if value is None else decrypt_value(value, self.context)
 
 
 def new_receipt_code() -> str:

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_sender: str = "helpline@localhost"
 
+    # A one-time acknowledgement link in an alert works this long after the alert was made.
+    ack_link_hours: float = Field(default=24.0, gt=0)
+
     timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
     receipt_attempts_per_hour: int = 10

@@ -1,6 +1,7 @@
 """Every package's tables, imported so that metadata (and Alembic) sees them all."""
 
 from bot import models as bot_models  # noqa: F401
+from escalation import health as escalation_health  # noqa: F401
 from escalation import models as escalation_models  # noqa: F401
 from escalation import phone_models  # noqa: F401
 from helpline import (

@@ -22,11 +22,16 @@ TEMPLATE_DIRS = [Path(__file__).parent / "templates"]
 # "request" scope commits after it: a browser following a post/redirect/get could read the
 # page before the change was committed, and a failed commit would go unnoticed).
 DbSession = Depends(get_session, scope="function")
+# Scripts that every signed-in console page loads; a higher layer adds its own through its
+# plugin (escalation's live alerts), so the layout names no package above the kernel.
+CONSOLE_SCRIPTS: list[str] = []
 
 
 def templates_for(*extra_dirs: Path) -> Jinja2Templates:
     """Jinja2 with autoescaping on, searching the package's own folder first, then shared."""
-    return Jinja2Templates(directory=[*map(str, extra_dirs), *map(str, TEMPLATE_DIRS)])
+    templates = Jinja2Templates(directory=[*map(str, extra_dirs), *map(str, TEMPLATE_DIRS)])
+    templates.env.globals["console_scripts"] = CONSOLE_SCRIPTS
+    return templates
 
 
 def cookie_secure(request: Request) -> bool:

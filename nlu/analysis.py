@@ -32,6 +32,7 @@ class Analysis:
     pii: list[PiiSpan] = field(default_factory=list)
     risk_level: int = 0
     restricted: bool = False
+    junk: bool = False  # says nothing yet (nlu/junk.py): the reply asks what happened
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict; scores rounded to 4 places."""
@@ -45,4 +46,5 @@ class Analysis:
             "pii": [span.to_dict() for span in self.pii],
             "risk_level": self.risk_level,
             "restricted": self.restricted,
+            "junk": self.junk,
         }

@@ -12,6 +12,7 @@ from typing import Any
 from nlu.analysis import Analysis
 from nlu.backends import Backend, BackendUnavailable, split_scores
 from nlu.elements import extract_elements, load_element_patterns
+from nlu.junk import junk_reason, load_junk_rules
 from nlu.labels import GENERAL, HARM_LABELS, URGENCIES, URGENCY_PREFIX, most_urgent, urgency_rank
 from nlu.normalize import normalize
 from nlu.paths import NluPaths, default_paths, load_yaml
@@ -251,6 +252,7 @@ class Pipeline:
         self.element_patterns = load_element_patterns(self.paths.lexicon_dir)
         self.pii_rules = load_pii_rules(self.paths.lexicon_dir)
         self.statutory = load_statutory_rules(self.paths.data_dir / "rules" / "statutory.yaml")
+        self.junk_rules = load_junk_rules(self.paths.data_dir)
 
     def analyze(self, text: str) -> Analysis:
         return self.analyze_many([text])[0]
@@ -267,6 +269,9 @@ class Pipeline:
     def _decide(self, original: str, text: str, scores: dict[str, float]) -> Analysis:
         categories, urgency_scores = split_scores(scores)
         rules = apply_rules(self.rulebook, text)
+        junk = junk_reason(text, self.junk_rules)
+        if junk and not (rules.labels or rules.concepts or rules.topic_labels):
+            return self._junk(original, text, categories, rules, junk)
         brief = is_brief(text, self.decision)
         short = is_short_without_evidence(brief, rules)
         labels = _labels(categories, rules, self.decision, short, urgency_scores, brief)
@@ -282,6 +287,30 @@ class Pipeline:
             pii=find_pii(self.pii_rules, original),
             risk_level=rules.risk_level,
             restricted=self.statutory.is_restricted(labels),
+        )
+
+
+    def _junk(
+        self,
+        original: str,
+        text: str,
+        categories: dict[str, float],
+        rules: RuleResult,
+        reason: str,
+    ) -> Analysis:
+        """A message that says nothing yet (nlu/junk.py): general, low, never mandatory; the
+        classifier's scores are kept for the record but decide nothing."""
+        return Analysis(
+            labels=[GENERAL],
+            urgency="low",
+            scores=categories,
+            mandatory_report=False,
+            rules=[*rules.rules, f"junk:{reason}"],
+            elements=extract_elements(self.element_patterns, text),
+            pii=find_pii(self.pii_rules, original),
+            risk_level=0,
+            restricted=False,
+            junk=True,
         )
 
 

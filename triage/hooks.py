@@ -28,6 +28,9 @@ CaseClosed = Callable[[AsyncSession, Any, str], Awaitable[None]]
 ConsoleBanner = Callable[[AsyncSession, Any], Awaitable[list[str]]]
 # (staff) -> the console pages of a higher layer this staff member may open, as (url, title).
 NavLinks = Callable[[Any], list[tuple[str, str]]]
+# (viewer, person) -> buttons (post url, label) a higher layer adds to a staff member's row of
+# the admin page (e.g. escalation's "send a test alert").
+StaffActions = Callable[[Any, Any], list[tuple[str, str]]]
 
 
 @dataclass
@@ -40,6 +43,7 @@ class HookRegistry:
     nav_links: list[NavLinks] = field(default_factory=list)
     case_closed: list[CaseClosed] = field(default_factory=list)  # closed or merged away
     console_banners: list[ConsoleBanner] = field(default_factory=list)
+    staff_actions: list[StaffActions] = field(default_factory=list)
 
     def clear(self) -> None:
         for registered in vars(self).values():
@@ -70,6 +74,10 @@ async def console_banners(session: AsyncSession, staff: Any) -> list[str]:
 
 def extra_nav_links(staff: Any) -> list[tuple[str, str]]:
     return [link for provider in hooks.nav_links for link in provider(staff)]
+
+
+def extra_staff_actions(viewer: Any, person: Any) -> list[tuple[str, str]]:
+    return [action for provider in hooks.staff_actions for action in provider(viewer, person)]
 
 
 def notify_reply_queued() -> None:

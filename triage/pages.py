@@ -15,7 +15,7 @@ from helpline.settings import get_settings
 from helpline.web import csrf_token, templates_for
 from triage import permissions as perm
 from triage.caseview import words
-from triage.hooks import extra_nav_links
+from triage.hooks import extra_nav_links, extra_staff_actions
 from triage.models import StaffUser
 
 templates = templates_for(Path(__file__).parent / "templates")
@@ -39,6 +39,7 @@ def countdown(due: datetime, now: datetime | None = None) -> tuple[str, bool]:
 templates.env.filters["local"] = local_time
 templates.env.globals["countdown"] = countdown
 templates.env.globals["words"] = words
+templates.env.globals["staff_actions"] = extra_staff_actions
 
 
 def render(

@@ -301,6 +301,11 @@ COVERED_ROUTES = {
     ("POST", "/console/login"): "public",
     ("POST", "/console/logout"): "any signed-in",
     ("GET", "/console/assets/console.css"): "public",
+    # Each person's own console alerts (tests/escalation/test_console_alerts.py).
+    ("GET", "/console/alerts"): "any signed-in",
+    ("GET", "/console/alerts/live"): "any signed-in",
+    ("GET", "/console/alerts/live.js"): "public",
+    ("POST", "/console/alerts/{delivery_id}/acknowledge"): "any signed-in",
     ("GET", "/console/queue"): "queue",
     ("POST", "/console/queue/next"): "next",
     ("POST", "/console/cases/{case_id}/claim"): "claim",
