@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, delete, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import String, delete, select, text, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from escalation.config import settings
-from helpline.db import Base, UTCDateTime, session_scope, utcnow
+from helpline.db import Base, UTCDateTime, get_engine, insert_ignore, session_scope, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -68,23 +67,30 @@ async def heartbeat(name: str, started_at: datetime, now: datetime | None = None
         )
 
 
-async def note_results(
-    session: AsyncSession, results: Iterable[tuple[str, str | None]], at: datetime
-) -> None:
-    """Record each notifier kind's latest result: (kind, None) delivered, (kind, label) not."""
+async def note_results(results: Iterable[tuple[str, str | None]], at: datetime) -> None:
+    """Record each notifier kind's latest result: (kind, None) delivered, (kind, label) not.
+
+    Its own short transaction after the batch's results are recorded, and best effort: several
+    workers write the same few rows, and a health note must never hold up or undo a delivery.
+    """
     latest: dict[str, str | None] = {}
     for kind, error in results:
         # One success in the batch means the channel works; keep a failure only without one.
         latest[kind] = None if (kind in latest and latest[kind] is None) else error
-    for kind, error in latest.items():
-        row = await session.get(NotifierStatus, kind, with_for_update=True)
-        if row is None:
-            row = NotifierStatus(kind=kind)
-            session.add(row)
-        if error is None:
-            row.ok_at = at
-        else:
-            row.failed_at, row.error = at, error[:64]
+    if not latest:
+        return
+    try:
+        async with session_scope() as session:
+            dialect = get_engine().dialect.name
+            for kind in sorted(latest):  # one order everywhere: no deadlock between workers
+                error = latest[kind]
+                await session.execute(insert_ignore(dialect, NotifierStatus).values(kind=kind))
+                values = {"ok_at": at} if error is None else {"failed_at": at, "error": error[:64]}
+                await session.execute(
+                    update(NotifierStatus).where(NotifierStatus.kind == kind).values(**values)
+                )
+    except Exception as exc:  # noqa: BLE001 - /readyz shows stale results, nothing worse
+        log.warning("notifier status not recorded", extra={"error": type(exc).__name__})
 
 
 @dataclass(frozen=True)
