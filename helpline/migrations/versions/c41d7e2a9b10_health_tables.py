@@ -1,7 +1,7 @@
 """health tables: worker heartbeats and each notifier kind's last result (/readyz)
 
 Revision ID: c41d7e2a9b10
-Revises: 19a7c3e5b2d1
+Revises: c13a0d3f5e21
 Create Date: 2026-12-07 14:40:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import helpline.db
 
 revision: str = "c41d7e2a9b10"
-down_revision: str | None = "19a7c3e5b2d1"
+down_revision: str | None = "c13a0d3f5e21"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
