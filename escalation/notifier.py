@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from escalation.notifiers import AlertInfo
 
 # Modules that register notifiers when imported (one line per module).
-NOTIFIER_MODULES: tuple[str, ...] = ("escalation.notifiers",)
+NOTIFIER_MODULES: tuple[str, ...] = ("escalation.notifiers", "escalation.phone_alerts")
 
 
 class NotifyError(RuntimeError):

@@ -41,9 +41,10 @@ def nav_links(staff: Any) -> list[tuple[str, str]]:
 
 def routers() -> list[APIRouter]:
     from escalation.console_routes import router as console_router
+    from escalation.phone_receipts import router as phone_receipts
     from escalation.routes import router
 
-    return [router, console_router]
+    return [router, console_router, phone_receipts]
 
 
 def background_services() -> list[Callable[[], Coroutine[Any, Any, None]]]:
