@@ -86,3 +86,14 @@ class Screening(Base):
     risk: Mapped[str] = mapped_column(String(16), nullable=False, default="none")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class WeComCursor(Base):
+    """Where reading a WeCom customer-service account's messages (kf/sync_msg) goes on."""
+
+    __tablename__ = "bot_wecom_cursors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    open_kfid: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    cursor: Mapped[str] = mapped_column(String(128), nullable=False, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

@@ -39,8 +39,9 @@ def routers() -> list[APIRouter]:
     from bot.webform import router as webform
     from bot.webhook import router as webhook
     from bot.wechat_routes import router as wechat
+    from bot.wecom_routes import router as wecom
 
-    return [webform, calls, webhook, wechat, attachment_views]
+    return [webform, calls, webhook, wechat, wecom, attachment_views]
 
 
 async def warm_up() -> None:
@@ -51,10 +52,10 @@ async def warm_up() -> None:
 
 
 def background_services() -> list[Callable[[], Coroutine[Any, Any, None]]]:
-    from bot import wechat_api
+    from bot import wechat_api, wecom_api
 
     services: list[Callable[[], Coroutine[Any, Any, None]]] = []
-    if wechat_api.configured():
+    if wechat_api.configured() or wecom_api.configured():
         from bot.wechat_delivery import run_wechat
 
         services.append(run_wechat)  # warms the model up, then delivers replies

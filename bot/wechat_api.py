@@ -24,8 +24,9 @@ from helpline.settings import get_settings
 log = logging.getLogger(__name__)
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
 # The follower cannot be written to now: outside the 48-hour window (45015), unfollowed
-# (43004), or not a follower of this account (40003).
-UNREACHABLE_ERRORS = frozenset({45015, 43004, 40003})
+# (43004), or not a follower of this account (40003); WeCom customer service: the session
+# cannot take a message now (95018).
+UNREACHABLE_ERRORS = frozenset({45015, 43004, 40003, 95018})
 TEXT_CHUNK = 600  # characters; WeChat's custom text limit is counted in bytes (2048)
 TIMEOUT_SECONDS = 10
 
@@ -58,13 +59,18 @@ class HelplineWeChatClient(WeChatClient):  # type: ignore[misc]
             params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret},
             timeout=TIMEOUT_SECONDS,
         )
-        result = self._handle_result(response)
-        if not isinstance(result, dict) or "access_token" not in result:
-            raise WeChatClientException(None, "no access token", client=self)
-        expires_in = int(result.get("expires_in", 7200))
-        self.session.set(self.access_token_key, result["access_token"], expires_in)
-        self.expires_at = int(time.time()) + expires_in
-        return result
+        return keep_token(self, response)
+
+
+def keep_token(api: Any, response: Any) -> dict[str, Any]:
+    """Store a token answer in the client's session storage, as wechatpy does."""
+    result = api._handle_result(response)
+    if not isinstance(result, dict) or "access_token" not in result:
+        raise WeChatClientException(None, "no access token", client=api)
+    expires_in = int(result.get("expires_in", 7200))
+    api.session.set(api.access_token_key, result["access_token"], expires_in)
+    api.expires_at = int(time.time()) + expires_in
+    return result
 
 
 _lock = threading.Lock()
@@ -98,8 +104,11 @@ def reset() -> None:
 
 
 def _call(action: str, func: Any, *args: Any) -> Any:
+    return call_with(client(), action, func, *args)
+
+
+def call_with(api: Any, action: str, func: Any, *args: Any) -> Any:
     """Run one API call; a token WeChat refuses is fetched again and the call retried once."""
-    api = client()
     for attempt in (1, 2):
         try:
             return func(api, *args)

@@ -27,6 +27,20 @@ CHANNEL = "wechat"
 _SPACES = re.compile(r"\s+")
 
 
+@dataclass(frozen=True)
+class Follower:
+    """Who wrote: an Official Account follower (openid), or a WeCom customer-service
+    customer (external_userid, reached through the account `open_kfid`)."""
+
+    channel: str
+    ref: str  # the channel identity: its keyed hash keys the chat, its pseudonym the reporter
+    chat_id: str  # what delivering a reply needs (kept encrypted with the reporter)
+
+    @property
+    def key(self) -> str:
+        return self.ref if self.channel == CHANNEL else f"{self.channel}:{self.ref}"
+
+
 @dataclass
 class Outcome:
     """What to send to the follower once the transaction has committed."""
@@ -64,10 +78,12 @@ def _welcome() -> str:
     )
 
 
-async def handle(session: AsyncSession, openid: str, message: Any) -> Outcome:
-    """One push (a wechatpy message or event) from a follower."""
+async def handle(session: AsyncSession, who: Follower | str, message: Any) -> Outcome:
+    """One push (a wechatpy message or event, or a WeCom message) from a follower."""
+    if isinstance(who, str):
+        who = Follower(CHANNEL, who, who)
     out = Outcome()
-    chat = await chats.chat_state(session, openid)
+    chat = await chats.chat_state(session, who.key)
     kind = getattr(message, "type", "unknown")
     event = getattr(message, "event", "") if kind == "event" else ""
     if event in ("subscribe", "subscribe_scan"):
@@ -88,11 +104,11 @@ async def handle(session: AsyncSession, openid: str, message: Any) -> Outcome:
         chat.privacy_shown = True
         out.say(texts.text("privacy"))
     if kind == "text":
-        await _text(session, chat, openid, message.id, message.content or "", out)
+        await _text(session, chat, who, message.id, message.content or "", out)
     elif kind == "voice":
         words = (getattr(message, "recognition", None) or "").strip()
         if words:
-            await _text(session, chat, openid, message.id, words, out)
+            await _text(session, chat, who, message.id, words, out)
         else:
             out.say(texts.text("wechat.voice_no_text"))
     elif kind == "image":
@@ -103,7 +119,7 @@ async def handle(session: AsyncSession, openid: str, message: Any) -> Outcome:
 
 
 async def _text(
-    session: AsyncSession, chat: WeChatChat, openid: str, msg_id: int, words: str, out: Outcome
+    session: AsyncSession, chat: WeChatChat, who: Follower, msg_id: Any, words: str, out: Outcome
 ) -> None:
     if not chat.new_case_pending:
         turn = await flow.screening_answer(session, chat.case_id, words)
@@ -121,13 +137,13 @@ async def _text(
         out.say(await _run_command(session, chat, command))
         return
     intake = Intake(
-        channel=CHANNEL,
-        reporter_ref=openid,
-        chat_id=openid,
+        channel=who.channel,
+        reporter_ref=who.ref,
+        chat_id=who.chat_id,
         text=words,
         kind="text",
         reporter_kind=chat.reporter_kind,
-        external_id=chats.message_key(openid, msg_id),
+        external_id=chats.message_key(who.key, msg_id),
         new_case=chat.new_case_pending,
     )
     try:

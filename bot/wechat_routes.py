@@ -15,6 +15,8 @@ import asyncio
 import logging
 import time
 import weakref
+from collections.abc import Awaitable, Callable
+from functools import partial
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import PlainTextResponse, Response
@@ -123,6 +125,7 @@ async def receive_push(request: Request, background: BackgroundTasks) -> Respons
     replay = chats.seen_key("nonce", f"{params['timestamp']}:{params['nonce']}")
     msg_id = int(getattr(message, "id", 0) or 0)
     lock = _locks.setdefault(chats.chat_key(openid), asyncio.Lock())
+    send = partial(wechat_api.send_text, openid)
     # One push at a time per follower: two quick messages must not open two cases.
     async with lock:
         if not await _allowed(openid):
@@ -142,9 +145,9 @@ async def receive_push(request: Request, background: BackgroundTasks) -> Respons
                 outcome = await handle(session, openid, message)
         except Exception as exc:  # rolled back: nothing is stored, WeChat may send it again
             log.error("wechat push failed", extra={"error": type(exc).__name__})
-            background.add_task(send_outcome, openid, Outcome([texts.text("error")]))
+            background.add_task(send_outcome, send, Outcome([texts.text("error")]))
             return _plain(503, "not stored, please retry")
-    background.add_task(send_outcome, openid, outcome)
+    background.add_task(send_outcome, send, outcome)
     return _plain(200, "success")
 
 
@@ -156,34 +159,37 @@ async def _allowed(openid: str) -> bool:
         log.info("wechat flood stopped")
         window = int(texts.limits()["wechat_messages"]["window_seconds"])
         if await limits.allow("wechat-flood-notice", chats.chat_key(openid), 1, window):
-            await _send(openid, texts.text("flood"))
+            await _send(partial(wechat_api.send_text, openid), texts.text("flood"))
     return allowed
 
 
-async def send_outcome(openid: str, outcome: Outcome) -> None:
+Sender = Callable[[str], Awaitable[None]]
+
+
+async def send_outcome(send: Sender, outcome: Outcome) -> None:
     """After the commit: the answers, then (for an image) the download and its receipt;
     then counsellors' replies that waited for this follower's next message."""
     from bot.wechat_delivery import waker
 
     waker.wake()
     for text in outcome.texts:
-        if not await _send(openid, text):
+        if not await _send(send, text):
             return
     if outcome.image is not None:
         case_id, media_id = outcome.image
         async with session_scope() as session:
             reply = await store_image(session, case_id, media_id)
-        await _send(openid, reply)
+        await _send(send, reply)
 
 
-async def _send(openid: str, text: str) -> bool:
+async def _send(send: Sender, text: str) -> bool:
     """Send one answer, retried briefly when WeChat or the network fails (not when the
     follower cannot be written to)."""
     from bot.wechat_api import WeChatError
 
     for wait in (*SEND_RETRY_SECONDS, None):
         try:
-            await wechat_api.send_text(openid, text)
+            await send(text)
             return True
         except WeChatError as exc:
             log.warning("wechat answer not delivered", extra={"error": str(exc)})

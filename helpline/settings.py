@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     wechat_secret: SecretStr | None = None
     wechat_aes_key: SecretStr | None = None
     wechat_api_base: str = "https://api.weixin.qq.com"
+    # WeCom customer service (微信客服) of a school that uses WeCom: callback at /wecom.
+    wecom_corp_id: str | None = None
+    wecom_kf_secret: SecretStr | None = None
+    wecom_token: SecretStr | None = None
+    wecom_aes_key: SecretStr | None = None
+    wecom_api_base: str = "https://qyapi.weixin.qq.com"
 
     # SMS and voice alerts (escalation/phone_alerts.py); which cloud per district is in
     # data/escalation/phone_alerts.yaml. The endpoints point at stand-ins in tests.

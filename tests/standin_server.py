@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import uvicorn
@@ -33,3 +36,23 @@ class ThreadedServer:
         self._server.should_exit = True
         if self._thread.is_alive():
             self._thread.join(timeout=10)
+
+
+@asynccontextmanager
+async def served_here(app: Any) -> AsyncIterator[str]:
+    """The app on uvicorn in THIS event loop (the test may use the database meanwhile);
+    yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    serving = asyncio.create_task(server.serve())
+    for _ in range(1000):
+        if server.started or serving.done():
+            break
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(serving, 30)

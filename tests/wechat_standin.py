@@ -82,6 +82,22 @@ def new_aes_key() -> str:
     return base64.b64encode(secrets.token_bytes(32)).decode()[:43]
 
 
+def wait_until(
+    changed: threading.Condition, collect: Any, count: int, timeout: float, what: str
+) -> list[str]:
+    """Wait (holding `changed`) until `collect()` has `count` items; return them."""
+    deadline = time.monotonic() + timeout
+    with changed:
+        while True:
+            found: list[str] = collect()
+            if len(found) >= count:
+                return found
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"{count} texts to {what} expected, got {found}")
+            changed.wait(left)
+
+
 @dataclass
 class Sent:
     touser: str
@@ -267,16 +283,10 @@ class WeChatStandin:
             return [s.content for s in self.state.sent if s.touser == openid]
 
     def wait_for_texts(self, openid: str, count: int, timeout: float = 30) -> list[str]:
-        deadline = time.monotonic() + timeout
-        with self.state.changed:
-            while True:
-                found = [s.content for s in self.state.sent if s.touser == openid]
-                if len(found) >= count:
-                    return found
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"{count} texts to {openid} expected, got {found}")
-                self.state.changed.wait(left)
+        def collect() -> list[str]:
+            return [s.content for s in self.state.sent if s.touser == openid]
+
+        return wait_until(self.state.changed, collect, count, timeout, openid)
 
     # -- the API (the help line -> WeChat) ---------------------------------------------------------
     async def _token(self, request: Request) -> Response:
@@ -333,3 +343,172 @@ class WeChatStandin:
         if content is None:
             return JSONResponse({"errcode": 40007, "errmsg": "invalid media_id"})
         return Response(content, media_type="image/jpeg")
+
+
+@dataclass
+class _KfState:
+    changed: threading.Condition = field(default_factory=threading.Condition)
+    tokens: dict[str, bool] = field(default_factory=dict)
+    messages: list[dict[str, Any]] = field(default_factory=list)  # what sync_msg serves
+    event_tokens: set[str] = field(default_factory=set)
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    syncs: list[dict[str, Any]] = field(default_factory=list)
+
+
+class WeComStandin:
+    """WeCom customer service (微信客服): the `kf_msg_or_event` callback (always encrypted,
+    the CorpID as receive id), `/cgi-bin/gettoken`, `/cgi-bin/kf/sync_msg` (cursor paging,
+    the event's token checked), `/cgi-bin/kf/send_msg`."""
+
+    def __init__(self) -> None:
+        self.corp_id, self.secret = "ww00standin0001", "kf-secret-1"
+        self.token, self.aes_key = "wecom-token-1", new_aes_key()
+        self.open_kfid = "wkSTANDIN0001"
+        self.state = _KfState()
+        self.port = 0
+        self._server: ThreadedServer | None = None
+        self._n = 0
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> WeComStandin:
+        app = Starlette(
+            routes=[
+                Route("/cgi-bin/gettoken", self._gettoken, methods=["GET"]),
+                Route("/cgi-bin/kf/sync_msg", self._sync, methods=["POST"]),
+                Route("/cgi-bin/kf/send_msg", self._send, methods=["POST"]),
+            ]
+        )
+        self._server = ThreadedServer(app, "wecom stand-in")
+        self.port = self._server.port
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+
+    def __enter__(self) -> WeComStandin:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- the customer writes --------------------------------------------------------------------
+    def customer_says(self, user: str, content: str, msgtype: str = "text") -> str:
+        self._n += 1
+        item: dict[str, Any] = {
+            "msgid": f"kfmsg{self._n:05d}",
+            "open_kfid": self.open_kfid,
+            "external_userid": user,
+            "send_time": int(time.time()),
+            "origin": 3,
+            "msgtype": msgtype,
+        }
+        item[msgtype] = {"content": content} if msgtype == "text" else {"media_id": "m1"}
+        with self.state.changed:
+            self.state.messages.append(item)
+        return str(item["msgid"])
+
+    def event_envelope(self, **kw: Any) -> tuple[dict[str, str], bytes]:
+        token = f"ENC{secrets.token_hex(8)}"
+        self.state.event_tokens.add(token)
+        xml = (
+            f"<xml><ToUserName><![CDATA[{self.corp_id}]]></ToUserName>"
+            f"<CreateTime>{int(time.time())}</CreateTime>"
+            "<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[kf_msg_or_event]]></Event>"
+            f"<Token><![CDATA[{token}]]></Token><OpenKfId><![CDATA[{self.open_kfid}]]></OpenKfId></xml>"
+        )
+        encrypted = encrypt(self.aes_key, self.corp_id, xml)
+        stamp = str(kw.get("timestamp", int(time.time())))
+        nonce = str(kw.get("nonce", secrets.randbelow(10**10)))
+        query = {
+            "msg_signature": sha1_signature(self.token, stamp, nonce, encrypted),
+            "timestamp": stamp,
+            "nonce": nonce,
+        }
+        body = (
+            f"<xml><ToUserName><![CDATA[{self.corp_id}]]></ToUserName>"
+            f"<Encrypt><![CDATA[{encrypted}]]></Encrypt><AgentID><![CDATA[]]></AgentID></xml>"
+        )
+        return query, body.encode()
+
+    async def notify(self, url: str, **kw: Any) -> httpx.Response:
+        query, body = self.event_envelope(**kw)
+        async with httpx.AsyncClient(timeout=30) as http:
+            return await http.post(f"{url}/wecom", params=query, content=body)
+
+    async def verify_url(self, url: str, echo: str = "wecom-echo-1") -> httpx.Response:
+        encrypted = encrypt(self.aes_key, self.corp_id, echo)
+        stamp, nonce = str(int(time.time())), "12345"
+        query = {
+            "msg_signature": sha1_signature(self.token, stamp, nonce, encrypted),
+            "timestamp": stamp,
+            "nonce": nonce,
+            "echostr": encrypted,
+        }
+        async with httpx.AsyncClient(timeout=30) as http:
+            return await http.get(f"{url}/wecom", params=query)
+
+    def sent_to(self, user: str) -> list[str]:
+        with self.state.changed:
+            return [s["text"]["content"] for s in self.state.sent if s["touser"] == user]
+
+    def wait_for_sent(self, user: str, count: int, timeout: float = 30) -> list[str]:
+        def collect() -> list[str]:
+            return [s["text"]["content"] for s in self.state.sent if s["touser"] == user]
+
+        return wait_until(self.state.changed, collect, count, timeout, user)
+
+    # -- the API -------------------------------------------------------------------------------
+    async def _gettoken(self, request: Request) -> Response:
+        q = request.query_params
+        if q.get("corpid") != self.corp_id or q.get("corpsecret") != self.secret:
+            return JSONResponse({"errcode": 40001, "errmsg": "invalid credential"})
+        token = f"WECOM-{secrets.token_hex(8)}"
+        with self.state.changed:
+            self.state.tokens[token] = True
+        return JSONResponse(
+            {"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": 7200}
+        )
+
+    def _token_error(self, token: str | None) -> int | None:
+        if token is None or token not in self.state.tokens:
+            return 40014
+        return None if self.state.tokens[token] else 42001
+
+    async def _sync(self, request: Request) -> Response:
+        data = json.loads(await request.body())
+        with self.state.changed:
+            code = self._token_error(request.query_params.get("access_token"))
+            if code is not None:
+                return JSONResponse({"errcode": code, "errmsg": "access_token invalid"})
+            if data.get("token") not in self.state.event_tokens:
+                return JSONResponse({"errcode": 95007, "errmsg": "invalid msg token"})
+            self.state.syncs.append(data)
+            start = int(data.get("cursor") or 0)
+            page = self.state.messages[start : start + 2]  # small pages: paging is exercised
+            end = start + len(page)
+            return JSONResponse(
+                {
+                    "errcode": 0,
+                    "errmsg": "ok",
+                    "next_cursor": str(end),
+                    "has_more": int(end < len(self.state.messages)),
+                    "msg_list": page,
+                }
+            )
+
+    async def _send(self, request: Request) -> Response:
+        data = json.loads(await request.body())
+        with self.state.changed:
+            code = self._token_error(request.query_params.get("access_token"))
+            if code is not None:
+                return JSONResponse({"errcode": code, "errmsg": "access_token invalid"})
+            if data.get("open_kfid") != self.open_kfid or data.get("msgtype") != "text":
+                return JSONResponse({"errcode": 95000, "errmsg": "invalid open_kfid"})
+            self.state.sent.append(data)
+            self.state.changed.notify_all()
+        return JSONResponse({"errcode": 0, "errmsg": "ok", "msgid": secrets.token_hex(6)})

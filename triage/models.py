@@ -51,6 +51,7 @@ class CaseStatus(enum.StrEnum):
 class Channel(enum.StrEnum):
     telegram = "telegram"
     wechat = "wechat"
+    wecom = "wecom"
     web = "web"
     phone = "phone"
 

@@ -16,14 +16,13 @@ from datetime import timedelta
 
 import pytest
 import pytest_asyncio
-import uvicorn
 from sqlalchemy import func, select, text
 
 from bot import texts, wechat_api
 from bot.models import Attachment, Screening, WeChatChat
 from escalation.models import Escalation
 from helpline.db import session_scope, utcnow
-from tests.browser_support import free_port
+from tests.standin_server import served_here
 from tests.wechat_standin import WeChatStandin, decrypt, encrypt
 from triage.models import Case, Message, Reporter
 
@@ -67,27 +66,12 @@ async def served(app: object, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
 
     with WeChatStandin() as wx:
         _configure(monkeypatch, wx)
-        port = free_port()
-        config = uvicorn.Config(
-            app,  # type: ignore[arg-type]
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="off",
-        )
-        server = uvicorn.Server(config)
-        serving = asyncio.create_task(server.serve())
         delivering = asyncio.create_task(delivery_loop(interval=0.3))
-        for _ in range(1000):
-            if server.started:
-                break
-            await asyncio.sleep(0.02)
         try:
-            yield Served(f"http://127.0.0.1:{port}", wx)
+            async with served_here(app) as url:
+                yield Served(url, wx)
         finally:
             delivering.cancel()
-            server.should_exit = True
-            await asyncio.wait_for(serving, 30)
             await asyncio.gather(delivering, return_exceptions=True)
             wechat_api.reset()
     reset_settings()
