@@ -129,6 +129,8 @@ class FalseAlarmReport:
     n: int
     flagged: int
     per_label: dict[str, int]
+    mandatory: int = 0  # messages that would open a mandatory report
+    emergency: int = 0  # messages that would wake a duty officer
 
     @property
     def rate(self) -> float:
@@ -140,16 +142,20 @@ class FalseAlarmReport:
             "flagged": self.flagged,
             "rate": round(self.rate, 4),
             "per_label": self.per_label,
+            "mandatory_report": self.mandatory,
+            "emergency": self.emergency,
         }
 
 
 def false_alarms(pipeline: Pipeline, texts: Sequence[str], batch: int = 256) -> FalseAlarmReport:
     """How many ordinary messages get a harm label (they should all be general)."""
     per_label: Counter[str] = Counter()
-    flagged = 0
+    flagged = mandatory = emergency = 0
     for start in range(0, len(texts), batch):
         for analysis in pipeline.analyze_many(list(texts[start : start + batch])):
             harm = [lb for lb in analysis.labels if lb != GENERAL]
             flagged += bool(harm)
+            mandatory += analysis.mandatory_report
+            emergency += analysis.urgency == "emergency"
             per_label.update(harm)
-    return FalseAlarmReport(len(texts), flagged, dict(per_label))
+    return FalseAlarmReport(len(texts), flagged, dict(per_label), mandatory, emergency)

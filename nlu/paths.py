@@ -13,7 +13,7 @@ import yaml
 from helpline.settings import get_settings
 
 # Bump when the model code changes in a way that makes old models stale.
-MODEL_CODE_VERSION = "wordcharbow-1"
+MODEL_CODE_VERSION = "wordcharbow-2-model-text"
 
 
 @dataclass(frozen=True)
@@ -66,12 +66,14 @@ def load_yaml(path: Path) -> dict[str, Any]:
 
 def training_fingerprint(paths: NluPaths) -> str:
     """Hash of everything a trained model depends on: training data, user dictionary,
-    training and decision config, and the model code version."""
+    training and decision config, the normalisation table, and the model code version."""
     digest = hashlib.sha256(MODEL_CODE_VERSION.encode())
     files = sorted(paths.train_dir.glob("*.y*ml")) + [
         paths.userdict,
         paths.config_dir / "train.yaml",
         paths.config_dir / "decision.yaml",
+        # model_text's expansions (wbxhl, kms, 💊) change what the classifier reads
+        paths.lexicon_dir / "normalize.yaml",
     ]
     for path in files:
         if path.exists():

@@ -4,6 +4,7 @@ The same pipeline runs on top of every backend (nlu/backends.py)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,7 @@ from nlu.backends import Backend, BackendUnavailable, split_scores
 from nlu.elements import extract_elements, load_element_patterns
 from nlu.junk import junk_reason, load_junk_rules
 from nlu.labels import GENERAL, HARM_LABELS, URGENCIES, URGENCY_PREFIX, most_urgent, urgency_rank
-from nlu.normalize import normalize
+from nlu.normalize import model_text, normalize
 from nlu.paths import NluPaths, default_paths, load_yaml
 from nlu.pii import find_pii, load_pii_rules
 from nlu.rules import RuleResult, apply_rules, load_rulebook
@@ -49,6 +50,9 @@ class Decision:
     urgent_harm_emergency: float = 1.01
     label_margins: dict[str, float] = field(default_factory=dict)
     secondary: dict[str, float] = field(default_factory=dict)
+    long_min_chars: int = 0  # 0: sentences are not scored on their own
+    long_max_sentences: int = 0
+    long_labels: tuple[str, ...] = ()
 
     def margin(self, label: str) -> float:
         return self.label_margins.get(label, self.general_margin)
@@ -65,6 +69,7 @@ def load_decision(paths: NluPaths, thresholds: dict[str, float] | None) -> Decis
     short = raw.get("short_message") or {}
     no_concept = raw.get("crisis_without_concept") or {}
     urgent = raw.get("urgent_harm") or {}
+    long = raw.get("long_message") or {}
     # Missing sections switch the guards off (values no score can reach).
     return Decision(
         thresholds=dict(thresholds or {}),
@@ -83,6 +88,9 @@ def load_decision(paths: NluPaths, thresholds: dict[str, float] | None) -> Decis
         urgent_harm_min_score=float(urgent.get("min_score", 1.0)),
         urgent_harm_emergency=float(urgent.get("emergency", 1.01)),
         label_margins={k: float(v) for k, v in (raw.get("general_margin_by_label") or {}).items()},
+        long_min_chars=int(long.get("min_chars", 0)),
+        long_max_sentences=int(long.get("max_sentences", 0)),
+        long_labels=tuple(long.get("labels") or ()),
         # The secondary scores were measured on the spaCy model's scale; a backend that ships
         # no tuned thresholds (Rasa's DIET) scores on another one (0.15 there cost 0.05 of
         # macro F1), so it keeps one threshold a label.
@@ -235,6 +243,42 @@ def _urgency(
     return urgency
 
 
+_SENTENCE_END = re.compile(r"(?<=[。！？!?\n])")
+_MIN_SENTENCE = 6  # content characters: shorter pieces are joined to the next one
+
+
+def sentences(text: str, max_sentences: int) -> list[str]:
+    """The sentences of a long message (pieces of at least a few characters), at most
+    `max_sentences` of them (the last one takes the rest)."""
+    pieces, current = [], ""
+    for piece in _SENTENCE_END.split(text):
+        current += piece
+        if content_length(current) >= _MIN_SENTENCE:
+            pieces.append(current.strip())
+            current = ""
+    if current.strip():
+        if pieces:
+            pieces[-1] += current
+        else:
+            pieces.append(current.strip())
+    if max_sentences and len(pieces) > max_sentences:
+        pieces = pieces[: max_sentences - 1] + ["".join(pieces[max_sentences - 1 :])]
+    return pieces
+
+
+def _sentence_labels(
+    sentence_scores: list[dict[str, float]], sentence_rules: list[RuleResult], decision: Decision
+) -> set[str]:
+    """Labels a sentence earns on its own (same bars as a whole message), for the labels
+    long messages are read sentence by sentence for."""
+    found: set[str] = set()
+    for scores, rules in zip(sentence_scores, sentence_rules, strict=True):
+        categories, _ = split_scores(scores)
+        chosen = _labels(categories, rules, decision)
+        found |= {lb for lb in chosen if lb in decision.long_labels}
+    return found
+
+
 class Pipeline:
     """Analyses messages with one backend; thread-safe for reading."""
 
@@ -260,21 +304,54 @@ class Pipeline:
     def analyze_many(self, texts: Sequence[str]) -> list[Analysis]:
         originals = [t[:MAX_CHARS] for t in texts]
         normalised = [normalize(t) for t in originals]
-        predictions = self.backend.predict(normalised)
+        # What the classifier and the rules read: abbreviations, pinyin, English and emoji
+        # written out in Chinese (report elements are found on the normalised text).
+        readable = [model_text(t) for t in originals]
+        parts = [self._sentences(t) for t in readable]
+        flat = [s for group in parts for s in group]
+        predictions = self.backend.predict(readable + flat)
+        whole, rest = predictions[: len(readable)], iter(predictions[len(readable) :])
+        per_sentence = [[next(rest) for _ in group] for group in parts]
         return [
-            self._decide(orig, norm, scores)
-            for orig, norm, scores in zip(originals, normalised, predictions, strict=True)
+            self._decide(orig, norm, read, scores, group, group_scores)
+            for orig, norm, read, scores, group, group_scores in zip(
+                originals, normalised, readable, whole, parts, per_sentence, strict=True
+            )
         ]
 
-    def _decide(self, original: str, text: str, scores: dict[str, float]) -> Analysis:
+    def _sentences(self, text: str) -> list[str]:
+        if not self.decision.long_labels or content_length(text) < self.decision.long_min_chars:
+            return []
+        found = sentences(text, self.decision.long_max_sentences)
+        return found if len(found) > 1 else []
+
+    def _decide(
+        self,
+        original: str,
+        text: str,
+        readable: str,
+        scores: dict[str, float],
+        parts: Sequence[str] = (),
+        part_scores: Sequence[dict[str, float]] = (),
+    ) -> Analysis:
         categories, urgency_scores = split_scores(scores)
-        rules = apply_rules(self.rulebook, text)
+        rules = apply_rules(self.rulebook, readable)
         junk = junk_reason(text, self.junk_rules)
         if junk and not (rules.labels or rules.concepts or rules.topic_labels):
             return self._junk(original, text, categories, rules, junk)
         brief = is_brief(text, self.decision)
         short = is_short_without_evidence(brief, rules)
         labels = _labels(categories, rules, self.decision, short, urgency_scores, brief)
+        if parts:
+            part_rules = [apply_rules(self.rulebook, part) for part in parts]
+            if rules.context:
+                # a lesson or a news story: its sentences do not raise labels by rules either
+                for part_rule in part_rules:
+                    part_rule.labels.clear()
+                    part_rule.topic_labels.clear()
+            extra = _sentence_labels(list(part_scores), part_rules, self.decision)
+            if extra - set(labels):
+                labels = [lb for lb in HARM_LABELS if lb in extra or lb in labels]
         urgency = _urgency(urgency_scores, labels, rules, self.decision, short)
         assert urgency in URGENCIES
         return Analysis(
@@ -288,7 +365,6 @@ class Pipeline:
             risk_level=rules.risk_level,
             restricted=self.statutory.is_restricted(labels),
         )
-
 
     def _junk(
         self,

@@ -28,7 +28,7 @@ import yaml
 
 from helpline.settings import get_settings
 from nlu.labels import URGENCIES, join_labels, split_intent
-from nlu.normalize import normalize
+from nlu.normalize import model_text
 from nlu.paths import default_paths
 from nlu.training_data import Example, load_training_examples
 
@@ -79,7 +79,7 @@ def group_examples(examples: list[Example]) -> tuple[dict[str, list[str]], int]:
     seen: set[str] = set()
     dropped = 0
     for example in examples:
-        text = " ".join(normalize(example.text).split())
+        text = " ".join(model_text(example.text).split())
         if not text or text in seen:
             dropped += 1
             continue

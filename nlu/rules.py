@@ -17,6 +17,9 @@ import yaml
 from nlu.labels import URGENCIES, most_urgent
 
 _CLAUSE_BREAK = re.compile(r"[，。！？,.!?;；\n~～…]")
+# Ends of a sentence: a time word ("马上", "现在") counts towards an emergency only beside a
+# crisis concept in the same sentence ("想死。马上要考试了" is not imminence).
+_SENTENCE_BREAK = re.compile(r"[。！？!?\n]+")
 Span = tuple[int, int]
 # Characters allowed between a negation cue and the form it negates ("没想|过要|自杀").
 _NEGATION_GAP = 3
@@ -34,6 +37,7 @@ class HarmRule:
     label: str | None  # None: only raises the urgency of a message with a harm label
     urgency: str
     pattern: re.Pattern[str]
+    forms: tuple[str, ...] = ()
     # A word that names the harm (诈骗, 欺凌) rather than telling one: lessons, warnings
     # and news use it as often as victims do, so the pipeline weighs it with the classifier.
     topic: bool = False
@@ -44,6 +48,7 @@ class RuleBook:
     """The compiled lexicons."""
 
     concepts: dict[str, re.Pattern[str]]
+    concept_forms: dict[str, tuple[str, ...]]
     negation_cues: tuple[str, ...]
     negation_not_cues: tuple[str, ...]
     negation_window: int
@@ -52,6 +57,11 @@ class RuleBook:
     hyperbole: re.Pattern[str]
     context: re.Pattern[str]
     risk_base: dict[str, int]
+    # Concepts that count only beside another concept in the same sentence (time, now).
+    same_sentence: frozenset[str]
+    # concept -> harm labels whose rules silence it (联系不上 in a fraud report is the
+    # scammer out of reach, not the child).
+    yields_to: dict[str, frozenset[str]]
     risk_combos: tuple[tuple[frozenset[str], int], ...]
     label_at: int
     urgency_at: dict[str, int]
@@ -72,6 +82,8 @@ class RuleResult:
     concepts: set[str] = field(default_factory=set)
     # label -> urgency of the topic words found (see HarmRule.topic)
     topic_labels: dict[str, str] = field(default_factory=dict)
+    # harm labels whose rules matched, in any context
+    harm_seen: set[str] = field(default_factory=set)
     hyperbole: bool = False
     negated: bool = False
     context: bool = False
@@ -97,6 +109,7 @@ def _parse_rulebook(crisis: dict[str, Any], harm: dict[str, Any]) -> RuleBook:
             label=spec.get("label"),
             urgency=spec["urgency"],
             pattern=_compile(spec["forms"]),
+            forms=tuple(spec["forms"]),
             topic=bool(spec.get("topic", False)),
         )
         for spec in harm.get("rules") or []
@@ -106,6 +119,7 @@ def _parse_rulebook(crisis: dict[str, Any], harm: dict[str, Any]) -> RuleBook:
             raise ValueError(f"bad urgency in harm rule {rule.rule_id}: {rule.urgency}")
     return RuleBook(
         concepts={name: _compile(spec["forms"]) for name, spec in crisis["concepts"].items()},
+        concept_forms={name: tuple(spec["forms"]) for name, spec in crisis["concepts"].items()},
         negation_cues=tuple(negation["cues"]),
         negation_not_cues=tuple(negation.get("not_cues") or ()),
         negation_window=int(negation.get("window", 6)),
@@ -114,6 +128,12 @@ def _parse_rulebook(crisis: dict[str, Any], harm: dict[str, Any]) -> RuleBook:
         hyperbole=_compile(crisis["hyperbole"]["forms"]),
         context=_compile(crisis["context"]["forms"]),
         risk_base={k: int(v) for k, v in risk["base"].items()},
+        same_sentence=frozenset(risk.get("same_sentence") or ()),
+        yields_to={
+            name: frozenset(spec.get("yields_to") or ())
+            for name, spec in crisis["concepts"].items()
+            if spec.get("yields_to")
+        },
         risk_combos=tuple((frozenset(c["all"]), int(c["risk"])) for c in risk["combos"]),
         label_at=int(risk["label_at"]),
         urgency_at={k: int(v) for k, v in risk["urgency"].items()},
@@ -156,10 +176,10 @@ def _negation(book: RuleBook, text: str, start: int) -> str | None:
     return None
 
 
-def _matches(
+def _match_objects(
     book: RuleBook, pattern: re.Pattern[str], text: str, masked: list[Span], result: RuleResult
-) -> list[str]:
-    """Texts of the matches not inside a masked span and not negated."""
+) -> list[re.Match[str]]:
+    """The matches not inside a masked span and not negated."""
     found = []
     for match in pattern.finditer(text):
         if not match.group() or _overlaps(match.span(), masked):
@@ -169,8 +189,42 @@ def _matches(
             result.negated = True
             result.fire(f"negation:{negated_by}")
             continue
-        found.append(match.group())
+        found.append(match)
     return found
+
+
+def _matches(
+    book: RuleBook, pattern: re.Pattern[str], text: str, masked: list[Span], result: RuleResult
+) -> list[str]:
+    """Texts of the matches not inside a masked span and not negated."""
+    return [m.group() for m in _match_objects(book, pattern, text, masked, result)]
+
+
+def _sentence_of(text: str) -> list[int]:
+    """The sentence number of every character of `text`."""
+    numbers, sentence, last = [], 0, 0
+    for match in _SENTENCE_BREAK.finditer(text):
+        numbers.extend([sentence] * (match.end() - last))
+        sentence, last = sentence + 1, match.end()
+    numbers.extend([sentence] * (len(text) - last))
+    return numbers
+
+
+def _anchored(book: RuleBook, text: str, found: dict[str, list[re.Match[str]]]) -> set[str]:
+    """The concepts that count for the risk level: a time or "now" word only in a sentence
+    that also holds another concept."""
+    sentence = _sentence_of(text)
+    weighty = {
+        sentence[m.start()]
+        for concept, matches in found.items()
+        if concept not in book.same_sentence
+        for m in matches
+    }
+    return {
+        concept
+        for concept, matches in found.items()
+        if concept not in book.same_sentence or any(sentence[m.start()] in weighty for m in matches)
+    }
 
 
 def _risk(book: RuleBook, concepts: set[str]) -> int:
@@ -194,12 +248,20 @@ def _masks(book: RuleBook, text: str, result: RuleResult) -> list[Span]:
     return masked
 
 
-def _apply_crisis(book: RuleBook, text: str, masked: list[Span], result: RuleResult) -> None:
+def _apply_crisis(
+    book: RuleBook, text: str, masked: list[Span], result: RuleResult, harm_seen: set[str]
+) -> None:
+    found: dict[str, list[re.Match[str]]] = {}
     for concept, pattern in book.concepts.items():
-        for surface in _matches(book, pattern, text, masked, result):
+        if book.yields_to.get(concept, frozenset()) & harm_seen:
+            continue
+        matches = _match_objects(book, pattern, text, masked, result)
+        if matches:
+            found[concept] = matches
             result.concepts.add(concept)
-            result.fire(f"crisis.{concept}:{surface}")
-    result.risk_level = _risk(book, result.concepts)
+        for match in matches:
+            result.fire(f"crisis.{concept}:{match.group()}")
+    result.risk_level = _risk(book, _anchored(book, text, found))
     if result.risk_level:
         result.fire(f"crisis.risk:{result.risk_level}")
     if result.context:
@@ -217,6 +279,8 @@ def _apply_harm(book: RuleBook, text: str, masked: list[Span], result: RuleResul
         surfaces = _matches(book, rule.pattern, text, masked, result)
         for surface in surfaces:
             result.fire(f"{rule.rule_id}:{surface}")
+        if surfaces and rule.label:
+            result.harm_seen.add(rule.label)
         if not surfaces or result.context:
             continue
         if rule.label is None:
@@ -237,6 +301,7 @@ def apply_rules(book: RuleBook, text: str) -> RuleResult:
         result.context = True
         result.fire(f"context:{context.group()}")
     masked = _masks(book, text, result)
-    _apply_crisis(book, text, masked, result)
+    # Harm rules first: a crisis concept may yield to a harm found in the same message.
     _apply_harm(book, text, masked, result)
+    _apply_crisis(book, text, masked, result, result.harm_seen)
     return result

@@ -24,7 +24,7 @@ from spacy.util import fix_random_seed, minibatch
 from thinc.api import Adam
 
 from nlu.labels import GENERAL, LABELS, URGENCY_KEYS, URGENCY_PREFIX
-from nlu.normalize import normalize
+from nlu.normalize import model_text
 from nlu.paths import NluPaths, load_yaml, training_fingerprint
 from nlu.segment import ensure_jieba
 from nlu.spacy_backend import (
@@ -76,7 +76,7 @@ def _spacy_examples(nlp: Language, examples: Sequence[Example]) -> list[SpacyExa
     for example in examples:
         keys = gold_keys(example)
         cats = {label: 1.0 if label in keys else 0.0 for label in MODEL_LABELS}
-        out.append(SpacyExample.from_dict(nlp.make_doc(normalize(example.text)), {"cats": cats}))
+        out.append(SpacyExample.from_dict(nlp.make_doc(model_text(example.text)), {"cats": cats}))
     return out
 
 
@@ -156,7 +156,7 @@ def _run_both(
 
 
 def _scores(nlp: Language, examples: Sequence[Example]) -> list[dict[str, float]]:
-    texts = [normalize(e.text) for e in examples]
+    texts = [model_text(e.text) for e in examples]
     return [dict(doc.cats) for doc in nlp.pipe(texts, batch_size=64)]
 
 

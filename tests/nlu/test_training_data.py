@@ -102,3 +102,25 @@ def test_held_out_lines_are_never_trained_on(nlu_paths):
         held_out = [normalize(e.text) for e in load_test_examples(folder)]
         assert len(held_out) >= 400
         assert not trained.intersection(held_out), folder.name
+
+
+def test_held_out_lines_have_no_near_duplicate_in_training(nlu_paths):
+    """Not only exact matches: a held-out line that repeats a training line with a word
+    changed or punctuation moved flatters the model (issue 15)."""
+    from nlu.near_duplicates import near_duplicates
+
+    training = [e.text for e in load_training_examples(nlu_paths.train_dir)]
+    for name in ("test", "dev", "blind", "quiet_crisis"):
+        held_out = [e.text for e in load_test_examples(nlu_paths.data_dir / "nlu" / name)]
+        found = near_duplicates(held_out, training)
+        assert found == [], (name, [(held_out[h][:20], round(s, 2)) for h, _, s in found])
+
+
+def test_near_duplicates_are_found_beyond_exact_matches():
+    from nlu.near_duplicates import near_duplicates, similarity
+
+    training = ["我们班主任是魔鬼吧 周末布置了八张卷子", "今天天气很好"]
+    held_out = ["我们班主任是魔鬼吧，周末布置八张卷子！", "明天要去春游了"]
+    assert [(h, t) for h, t, _ in near_duplicates(held_out, training)] == [(0, 0)]
+    assert similarity("活著沒意思", "活着没意思") == 1.0
+    assert similarity("今天天气很好", "明天要去春游了") < 0.2
