@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
-from nlu.evaluation import false_alarms, iter_texts
-from nlu.paths import default_paths
-from nlu.pipeline import load_pipeline
-from nlu.rule_budget import read_corpus
+# This folder holds benchmarks/nlu.py, which would shadow the nlu package.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
+
+from nlu.evaluation import false_alarms, iter_texts  # noqa: E402
+from nlu.paths import default_paths  # noqa: E402
+from nlu.pipeline import load_pipeline  # noqa: E402
+from nlu.rule_budget import read_corpus  # noqa: E402
 
 
 def main() -> None:

@@ -299,14 +299,25 @@ class SentenceBackend:
 
 
 def test_a_long_message_is_also_scored_sentence_by_sentence(nlu_paths):
+    marker = "柜子里的安眠药还在"  # a method: a crisis concept of low weight, no label alone
+    pipeline = Pipeline(SentenceBackend(marker), nlu_paths, thresholds={})
+    post = (
+        "今天去图书馆借了三本书，回来的路上下雨了。晚饭吃的是食堂的面，味道一般。"
+        f"室友一直在打游戏。{marker}，我看了很久。明天还有早课，先睡了。"
+    )
+    assert "crisis" in pipeline.analyze(post).labels
+    # a long message without it stays general
+    assert pipeline.analyze(post.replace(marker, "星星很多")).labels == [GENERAL]
+
+
+def test_a_sentence_without_a_crisis_concept_does_not_add_crisis(nlu_paths):
+    """Everyday sadness in one sentence of a long post scores crisis on its own far more
+    often than the whole post: the classifier alone does not add crisis from a sentence."""
     marker = "天空好远"
     pipeline = Pipeline(SentenceBackend(marker), nlu_paths, thresholds={})
     post = (
         "今天去图书馆借了三本书，回来的路上下雨了。晚饭吃的是食堂的面，味道一般。"
         f"室友一直在打游戏。{marker}，我也好远。明天还有早课，先睡了。"
     )
-    assert "crisis" in pipeline.analyze(post).labels
-    # the same sentences said in a short message are the whole message already
-    assert pipeline.analyze(f"{marker}。").labels == ["crisis"]
-    # a long message without it stays general
-    assert pipeline.analyze(post.replace(marker, "星星很多")).labels == [GENERAL]
+    assert pipeline.analyze(post).labels == [GENERAL]
+    assert pipeline.analyze(f"{marker}。").labels == ["crisis"]  # a short message: as before
