@@ -2,6 +2,11 @@
 
     .venv/bin/python benchmarks/escalation.py [--alerts 10000] [--workers 4]
         [--pg postgresql+asyncpg://postgres@127.0.0.1:5432]
+    .venv/bin/python benchmarks/escalation.py --single 50 [--workers 4]
+
+`--single N`: N emergency reports, one at a time, through real intake (NLU included) while the
+workers poll; for each, the time from the report's arrival to its first alert at the local
+receiver (p50/p99/max).
 
 Creates a scratch PostgreSQL database, migrates it, loads the demo configuration, queues
 `--alerts` webhook alerts all due at the same instant (a few seconds ahead, so every worker is
@@ -92,10 +97,14 @@ async def _lateness() -> tuple[int, list[float], int]:
     return len(sent), lateness, retried
 
 
+FIRST: dict[int, float] = {}  # alert id -> when the receiver first got it (time.time())
+
+
 async def _handle(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, counts: Counter[int]
 ) -> None:
-    """A minimal HTTP/1.1 keep-alive receiver: counts X-Helpline-Alert-Id; GET /stats."""
+    """A minimal HTTP/1.1 keep-alive receiver: counts X-Helpline-Alert-Id; GET /stats,
+    GET /first (first arrival time of each alert)."""
     try:
         while True:
             head = await reader.readuntil(b"\r\n\r\n")
@@ -106,8 +115,12 @@ async def _handle(
             await reader.readexactly(int(headers.get("content-length", "0")))
             if lines[0].startswith("GET /stats"):
                 body = json.dumps({str(k): v for k, v in counts.items()}).encode()
+            elif lines[0].startswith("GET /first"):
+                body = json.dumps({str(k): v for k, v in FIRST.items()}).encode()
             else:
-                counts[int(headers.get("x-helpline-alert-id", "0"))] += 1
+                alert = int(headers.get("x-helpline-alert-id", "0"))
+                FIRST.setdefault(alert, time.time())
+                counts[alert] += 1
                 body = b'{"errcode":0}'
             writer.write(
                 b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
@@ -160,6 +173,7 @@ async def main(alerts: int, workers: int, pg: str) -> dict[str, object]:
                 break
             await asyncio.sleep(0.5)
         finished = time.time()
+        cpu = sum(_cpu_seconds(proc.pid) for proc in procs[1:])
         sent, lateness, retried = await _lateness()
         counts = await _received(url)
     finally:
@@ -182,6 +196,108 @@ async def main(alerts: int, workers: int, pg: str) -> dict[str, object]:
         "lateness_p99_s": round(_percentile(lateness, 0.99), 3),
         "lateness_max_s": round(max(lateness), 3),
         "all_sent_after_s": round(finished - due, 1),
+        "workers_cpu_s": round(cpu, 1),
+        "load_average_1m": round(os.getloadavg()[0], 1),
+    }
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc): a figure the machine's load
+    does not inflate as much as wall time."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _single(reports: int, workers: int, pg: str) -> dict[str, object]:
+    """Report to first alert at a local receiver, one emergency report at a time."""
+    from sqlalchemy import select
+
+    from escalation import setup
+    from escalation.models import Delivery
+    from helpline import assembly, dbadmin
+    from helpline.assembly import load_demo
+    from helpline.db import dispose_engine, session_scope, utcnow
+    from tests.escalation.support import free_port
+    from triage.intake import Intake, receive
+
+    name = f"hl_bench_{uuid.uuid4().hex[:8]}"
+    await _admin(pg, f'CREATE DATABASE "{name}"')
+    tmp = tempfile.mkdtemp()
+    os.environ.update(
+        HELPLINE_VAR_DIR=tmp,
+        HELPLINE_CONFIG_FILE=f"{tmp}/none.toml",
+        HELPLINE_DATABASE_URL=f"{pg}/{name}",
+        HELPLINE_LOG_LEVEL="WARNING",
+        HELPLINE_MODEL_DIR=str(ROOT / "var" / "models"),
+    )
+    procs: list[subprocess.Popen[bytes]] = []
+    latencies: list[float] = []
+    try:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/hook"
+        procs.append(_spawn([__file__, "--receiver", str(port)]))
+        await asyncio.to_thread(dbadmin.upgrade)
+        await load_demo(ROOT / "data" / "demo" / "config.yaml", "bench-pass-1")
+        assembly.wire_hooks()
+        async with session_scope() as session:
+            await setup.add_channel(
+                session, {"org": "sch-a", "name": "bench", "kind": "webhook", "url": url}
+            )
+            await setup.add_policy(
+                session,
+                {
+                    "org": "sch-a",
+                    "name": "bench",
+                    "urgencies": ["emergency"],
+                    "steps": [{"notify": "group", "group": "bench", "wait_minutes": 5}],
+                },
+            )
+        procs += [_spawn(["-m", "escalation.worker"]) for _ in range(workers)]
+        await asyncio.sleep(5)  # the workers are polling
+        import httpx
+
+        async with httpx.AsyncClient() as client:
+            for n in range(reports + 1):
+                start = time.time()
+                async with session_scope() as session:
+                    got = await receive(
+                        session,
+                        Intake(
+                            channel="web",
+                            reporter_ref=f"bench-{n}",
+                            text="我现在站在学校楼顶，马上就跳下去",
+                            org_code="sch-a",
+                            received_at=utcnow(),
+                            new_case=True,
+                        ),
+                    )
+                    case_id = got.case.id
+                for _ in range(500):  # at most ~10 s
+                    async with session_scope() as session:
+                        query = select(Delivery.id).where(Delivery.case_id == case_id)
+                        ids = list((await session.execute(query)).scalars())
+                    first = (await client.get(url.replace("/hook", "/first"))).json()
+                    arrived = [first[str(i)] for i in ids if str(i) in first]
+                    if arrived:
+                        break
+                    await asyncio.sleep(0.02)
+                if n and arrived:  # the first report warms the NLU model up: not counted
+                    latencies.append(min(arrived) - start)
+                await asyncio.sleep(0.3)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=30)
+        await dispose_engine()
+        await _admin(pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return {
+        "reports": reports,
+        "workers": workers,
+        "alerted": len(latencies),
+        "report_to_alert_p50_s": round(_percentile(latencies, 0.50), 3),
+        "report_to_alert_p99_s": round(_percentile(latencies, 0.99), 3),
+        "report_to_alert_max_s": round(max(latencies), 3),
     }
 
 
@@ -190,9 +306,12 @@ if __name__ == "__main__":
     parser.add_argument("--alerts", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--pg", default="postgresql+asyncpg://postgres@127.0.0.1:5432")
+    parser.add_argument("--single", type=int, help="report-to-first-alert latency, N reports")
     parser.add_argument("--receiver", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.receiver:
         asyncio.run(serve_receiver(args.receiver))
+    elif args.single:
+        print(json.dumps(asyncio.run(_single(args.single, args.workers, args.pg)), indent=2))
     else:
         print(json.dumps(asyncio.run(main(args.alerts, args.workers, args.pg)), indent=2))
