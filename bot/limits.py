@@ -17,6 +17,14 @@ async def allow(scope: str, key: str, limit: int, window_seconds: int) -> bool:
         return await ratelimit.hit(session, scope, key, limit, window_seconds)
 
 
+async def exhausted_rule(rule_name: str, scope: str, key: str) -> bool:
+    """Whether the rule's limit for this window is used up, counting nothing."""
+    rule = texts.limits()[rule_name]
+    async with session_scope() as session:
+        used = await ratelimit.used(session, scope, key, int(rule["window_seconds"]))
+    return used >= int(rule["limit"])
+
+
 async def allow_rule(rule_name: str, scope: str, key: str) -> bool:
     """`allow` with the limit and window of a rule in data/bot/limits.yaml."""
     rule = texts.limits()[rule_name]

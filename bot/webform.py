@@ -20,10 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import flow, limits, texts
+from helpline.boundary import form_limits
 from helpline.crypto import format_receipt_code, get_keyring
 from helpline.db import session_scope
-from helpline.settings import get_settings
-from helpline.web import check_csrf, client_address, csrf_token, templates_for
+from helpline.web import client_address, csrf_ok, csrf_token, templates_for
 from triage import followup
 from triage.intake import MAX_TEXT_CHARS, Intake, IntakeError
 from triage.models import Case, Organisation, OrgKind
@@ -44,13 +44,8 @@ def _render(request: Request, name: str, status: int = 200, **context: Any) -> R
 
 
 async def _form(request: Request) -> dict[str, str]:
-    """The posted fields, after the size check (a huge body never reaches the parser)."""
-    max_bytes = int(texts.limits()["max_body_bytes"])
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
-        detail = _words()["too_large"].format(limit_kb=max_bytes // 1024)
-        raise HTTPException(status_code=413, detail=detail)
-    form = await request.form()
+    """The posted fields (sizes are held to the limits by `helpline.boundary` on the stream)."""
+    form = await request.form(**form_limits())
     return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
@@ -127,10 +122,29 @@ def _validate(fields: dict[str, str], school_codes: set[str]) -> Report:
     return report
 
 
+def _values(report: Report) -> dict[str, str]:
+    return {k: v for k, v in vars(report).items() if k != "errors"}
+
+
 @router.post("/report", include_in_schema=False)
 async def report_submit(request: Request) -> Response:
     fields = await _form(request)
-    check_csrf(request, fields.get("csrf_token"))
+    if not csrf_ok(request, fields.get("csrf_token")):
+        # An old page (the token went with its cookie) loses nothing: the form comes back
+        # filled in with what was written, with a fresh token and a plain explanation.
+        async with session_scope() as session:
+            schools = await _schools(session)
+        report = _validate(fields, {s.code for s in schools})
+        return _render(
+            request,
+            "bot/report.html",
+            403,
+            schools=schools,
+            values=_values(report),
+            errors={},
+            expired=_words()["form_expired"],
+            privacy=_privacy(),
+        )
     allowed = await limits.allow_rule("web_reports", "web-report", client_address(request))
     outcome: flow.Answer | None = None
     async with flow.intake_slot(), session_scope() as session:
@@ -146,13 +160,12 @@ async def report_submit(request: Request) -> Response:
     if not allowed:
         return _render(request, "bot/message.html", 429, message=_words()["rate_limited"])
     if outcome is None:
-        values = {k: v for k, v in vars(report).items() if k != "errors"}
         return _render(
             request,
             "bot/report.html",
             400,
             schools=schools,
-            values=values,
+            values=_values(report),
             errors=report.errors,
             privacy=_privacy(),
         )
@@ -223,30 +236,44 @@ async def _conversation_page(
 @router.post("/follow-up", include_in_schema=False)
 async def followup_open(request: Request) -> Response:
     fields = await _form(request)
-    check_csrf(request, fields.get("csrf_token"))
-    attempts = get_settings().receipt_attempts_per_hour
+    draft = fields.get("draft", "")[:MAX_TEXT_CHARS]
+    if not csrf_ok(request, fields.get("csrf_token")):
+        error = _words()["code_form_expired"]
+        return _render(request, "bot/followup_code.html", 403, error=error, draft=draft)
     context: dict[str, Any] | None = None
-    # Every attempt counts, right or wrong, so guessing is slow whatever the answers.
-    allowed = await limits.allow("receipt", client_address(request), attempts, 3600)
+    source = client_address(request)
+    # Wrong codes count against the address, right ones against their code: a school's
+    # students behind one address never use up each other's look-ups (issue 16).
+    allowed = not await limits.exhausted_rule("receipt_failures", "receipt-fail", source)
     async with session_scope() as session:
-        case = await followup.case_for_receipt(session, fields.get("code", "")[:64])
-        if allowed and case is not None:
-            context = await _conversation_page(request, session, case)
+        case = None
+        if allowed:
+            case = await followup.case_for_receipt(session, fields.get("code", "")[:64])
+        if case is not None:
+            allowed = await limits.allow_rule("receipt_opens", "receipt-open", str(case.id))
+            if allowed:
+                context = await _conversation_page(request, session, case)
+    if allowed and case is None:
+        await limits.allow_rule("receipt_failures", "receipt-fail", source)
     if not allowed:
         return _render(request, "bot/message.html", 429, message=_words()["rate_limited"])
     if context is None:
         # The same words for a mistyped, unknown or malformed code: nothing about what exists.
-        return _render(request, "bot/followup_code.html", 404, error=_words()["code_wrong"])
-    return _render(request, "bot/conversation.html", **context)
+        error = _words()["code_wrong"]
+        return _render(request, "bot/followup_code.html", 404, error=error, draft=draft)
+    return _render(request, "bot/conversation.html", draft=draft, **context)
 
 
 @router.post("/follow-up/add", include_in_schema=False)
 async def followup_add(request: Request) -> Response:
     fields = await _form(request)
-    check_csrf(request, fields.get("csrf_token"))
     case_id = _case_id_from_token(fields.get("token", ""))
-    if case_id is None:
-        return _render(request, "bot/followup_code.html", 403, error=_words()["session_expired"])
+    if case_id is None or not csrf_ok(request, fields.get("csrf_token")):
+        # The page was open too long: the code is asked again, and what was written rides
+        # along with it into the conversation page.
+        draft = fields.get("text", "")[:MAX_TEXT_CHARS]
+        error = _words()["session_expired"]
+        return _render(request, "bot/followup_code.html", 403, error=error, draft=draft)
     text, error = _check_text(fields.get("text", ""))
     allowed = await limits.allow_rule("web_followups", "web-followup", client_address(request))
     context: dict[str, Any] = {}

@@ -8,14 +8,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from helpline import assembly
+from helpline.accesslog import AccessLog, route_pattern
+from helpline.boundary import Boundary, form_limits, limits
 from helpline.db import dispose_engine
-from helpline.web import SecurityHeaders, templates_for
+from helpline.web import SecurityHeaders, is_staff_path, templates_for
 
 log = logging.getLogger(__name__)
 _templates = templates_for()
@@ -42,13 +46,21 @@ def create_app() -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        form_limits=form_limits(),
     )
     app.add_middleware(SecurityHeaders)
+    # Outermost but one: every layer sees clean input.
+    app.add_middleware(Boundary, too_large=_too_large)
+    app.add_middleware(AccessLog)  # outermost: times and logs every answer, the 413s too
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     for router in assembly.routers():
         app.include_router(router)
-    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    # Input the database cannot hold (an id past its integer range, say) is the request's
+    # fault, not the service's: 400, never 500.
+    app.add_exception_handler(DataError, _invalid_request)
+    app.add_exception_handler(OverflowError, _invalid_request)
     app.add_exception_handler(Exception, _server_error)
 
     @app.get("/healthz", include_in_schema=False)
@@ -77,7 +89,9 @@ def _error_page(request: Request, status: int, title: str, detail: str) -> Respo
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 413:
+        return _too_large(request)
     titles = {
         400: "请求有误",
         401: "请先登录",
@@ -94,12 +108,28 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+def _too_large(request: Request) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"error": "内容太长"}, status_code=413)
+    context = {
+        "limit_kb": limits()["max_body_bytes"] // 1024,
+        "public": not is_staff_path(request.url.path),
+    }
+    # The rest of the body was never read: the connection cannot carry another request.
+    headers = {"Connection": "close"}
+    return _templates.TemplateResponse(
+        request, "too_large.html", context, status_code=413, headers=headers
+    )
+
+
 async def _invalid_request(request: Request, exc: Exception) -> Response:
     return _error_page(request, 400, "请求有误", "提交的内容不完整或格式不对，请返回后重试。")
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
-    log.error("unhandled error", extra={"path": request.url.path, "error": type(exc).__name__})
+    # The route's pattern, not the path: a path can carry a token (/escalation/ack/<token>).
+    route = route_pattern(request.scope)
+    log.error("unhandled error", extra={"route": route, "error": type(exc).__name__})
     return _error_page(
         request, 500, "系统出错了", "请稍后再试。如果情况紧急，请直接拨打 110 或 12355。"
     )

@@ -43,8 +43,11 @@ def routers() -> list[APIRouter]:
 
 
 def background_services() -> list[Callable[[], Coroutine[Any, Any, None]]]:
-    """Coroutine factories started with the web app (worker loops, bots)."""
-    return [service for plugin in _plugins() for service in plugin.background_services()]
+    """Coroutine factories started with the web app (worker loops, bots, audit checkpoints)."""
+    from helpline.audit_anchor import background_service as audit_checkpoints
+
+    plugins = [service for plugin in _plugins() for service in plugin.background_services()]
+    return [audit_checkpoints, *plugins]
 
 
 async def startup_warnings() -> list[str]:

@@ -1,15 +1,21 @@
-"""Append-only, hash-chained audit log.
+"""Append-only, keyed, hash-chained audit log.
 
-Each event stores the hash of the event before it, so editing or deleting any row breaks the
-chain from that row on, and `verify_chain` names the first broken event. Events are chained at
-commit: writers serialise on a single head row (SELECT ... FOR UPDATE on PostgreSQL; SQLite
-serialises writers itself) for the commit only, so two concurrent appends never fork the chain.
-Details must never hold message text or names: ids, labels and counts only.
+Each event stores an HMAC-SHA256 (keyed with a key derived from the key ring, which is never in
+the database) over its content and the previous event's hash, so editing or deleting any row
+breaks the chain from that row on, and someone with only the database cannot recompute it;
+`verify_chain` names the first broken event. Signed checkpoints kept outside the database
+(`helpline.audit_anchor`) catch a rewrite even by someone who holds the key.
+Events written before the chain was keyed (ids below `audit_head.keyed_from_id`, set by the
+migration that introduced the key) keep their plain SHA-256 and are verified as such.
+Events are chained at commit: writers serialise on a single head row (SELECT ... FOR UPDATE on
+PostgreSQL; SQLite serialises writers itself) for the commit only, so two concurrent appends
+never fork the chain. Details must never hold message text or names: ids, labels and counts.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -19,6 +25,7 @@ from sqlalchemy import JSON, BigInteger, Integer, String, event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
+from helpline.crypto import get_keyring
 from helpline.db import Base, UTCDateTime, insert_ignore, utcnow
 
 GENESIS = "0" * 64
@@ -48,6 +55,16 @@ class AuditHead(Base):
         BigInteger().with_variant(Integer, "sqlite"), nullable=True
     )
     last_hash: Mapped[str] = mapped_column(String(64), nullable=False, default=GENESIS)
+    # The first event chained with the key; NULL until the first event of a new database.
+    keyed_from_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), nullable=True
+    )
+
+
+def chain_key() -> bytes:
+    """The chain's HMAC key: derived from the key ring's secret key (key file or environment),
+    so it is never stored in the database it protects."""
+    return hmac.new(get_keyring().secret_key, b"audit-chain", hashlib.sha256).digest()
 
 
 def event_hash(
@@ -58,7 +75,9 @@ def event_hash(
     object_type: str,
     object_id: str,
     details: dict[str, Any],
+    key: bytes | None = None,
 ) -> str:
+    """HMAC-SHA256 of the event under `key`; plain SHA-256 for events from before the key."""
     body = json.dumps(
         [
             prev_hash,
@@ -73,7 +92,9 @@ def event_hash(
         ensure_ascii=False,
         separators=(",", ":"),
     )
-    return hashlib.sha256(body.encode()).hexdigest()
+    if key is None:
+        return hashlib.sha256(body.encode()).hexdigest()
+    return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -121,12 +142,15 @@ def _chain_pending(session: Session) -> None:
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(id=AuditHead.id))
     fresh = select(AuditHead).where(AuditHead.id == 1).execution_options(populate_existing=True)
     head = session.execute(fresh).scalar_one()
+    key = chain_key()
     for item in pending:
         fields = asdict(item)
-        digest = event_hash(head.last_hash, **fields)
+        digest = event_hash(head.last_hash, **fields, key=key)
         row = AuditEvent(**fields, prev_hash=head.last_hash, hash=digest)
         session.add(row)
         session.flush()
+        if head.keyed_from_id is None:
+            head.keyed_from_id = row.id
         head.last_event_id = row.id
         head.last_hash = digest
     session.flush()
@@ -146,11 +170,23 @@ class VerifyResult:
     checked: int
     first_bad_id: int | None = None
     reason: str = ""
+    unkeyed: int = 0  # events from before the key, checked with plain SHA-256 only
+    keyed_from_id: int | None = None
+    last_event_id: int | None = None
+    last_hash: str = GENESIS
+    hashes: dict[int, str] | None = None  # of the events asked for (checkpoints)
 
 
-async def verify_chain(session: AsyncSession, batch: int = 5000) -> VerifyResult:
-    """Walk the chain in id order; report the first event whose hash or link is wrong."""
-    prev, checked, last_id = GENESIS, 0, 0
+async def verify_chain(
+    session: AsyncSession, batch: int = 5000, want: set[int] | None = None
+) -> VerifyResult:
+    """Walk the chain in id order; report the first event whose hash or link is wrong.
+    `want`: ids whose hashes to hand back (the checkpoints compare them)."""
+    head = await session.get(AuditHead, 1)
+    keyed_from = head.keyed_from_id if head is not None else None
+    key = chain_key()
+    prev, checked, last_id, unkeyed = GENESIS, 0, 0, 0
+    seen: dict[int, str] = {}
     while True:
         rows = (
             (
@@ -171,11 +207,22 @@ async def verify_chain(session: AsyncSession, batch: int = 5000) -> VerifyResult
                 return VerifyResult(
                     False, checked, ev.id, "link broken: an event before it was deleted or altered"
                 )
+            legacy = keyed_from is not None and ev.id < keyed_from
             expected = event_hash(
-                ev.prev_hash, ev.at, ev.actor, ev.action, ev.object_type, ev.object_id, ev.details
+                ev.prev_hash,
+                ev.at,
+                ev.actor,
+                ev.action,
+                ev.object_type,
+                ev.object_id,
+                ev.details,
+                key=None if legacy else key,
             )
-            if expected != ev.hash:
-                return VerifyResult(False, checked, ev.id, "content altered")
+            if not hmac.compare_digest(expected, ev.hash):
+                return VerifyResult(False, checked, ev.id, "content altered", unkeyed)
+            if want is not None and ev.id in want:
+                seen[ev.id] = ev.hash
+            unkeyed += legacy
             prev, last_id, checked = ev.hash, ev.id, checked + 1
         session.expunge_all()
     head = await session.get(AuditHead, 1)
@@ -185,5 +232,6 @@ async def verify_chain(session: AsyncSession, batch: int = 5000) -> VerifyResult
             checked,
             head.last_event_id,
             "newest events deleted (head does not match the chain's end)",
+            unkeyed,
         )
-    return VerifyResult(True, checked)
+    return VerifyResult(True, checked, None, "", unkeyed, keyed_from, last_id or None, prev, seen)

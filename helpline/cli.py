@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from helpline.files import restrict_process
 from helpline.settings import get_settings
 
 app = typer.Typer(
@@ -97,24 +98,56 @@ async def _rotate(batch: int) -> None:
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Check the audit log's hash chain; exit 1 naming the first broken event."""
-    result = asyncio.run(_verify())
-    if result.ok:
-        typer.echo(f"audit log intact: {result.checked} events")
-        return
+    """Check the audit log's keyed chain and its signed checkpoints; exit 1 naming what broke."""
+    anchored = asyncio.run(_verify())
+    result = anchored.chain
+    if not result.ok:
+        typer.echo(
+            f"AUDIT LOG BROKEN at event {result.first_bad_id}: {result.reason} "
+            f"({result.checked} events verified before it)"
+        )
+    for problem in anchored.problems:
+        typer.echo(f"AUDIT LOG BROKEN: {problem}")
+    if not anchored.ok:
+        raise typer.Exit(1)
     typer.echo(
-        f"AUDIT LOG BROKEN at event {result.first_bad_id}: {result.reason} "
-        f"({result.checked} events verified before it)"
+        f"audit log intact: {result.checked} events, {anchored.checkpoints} signed checkpoints"
     )
-    raise typer.Exit(1)
+    if result.unkeyed:
+        typer.echo(
+            f"note: the first {result.unkeyed} events predate the keyed chain and are checked "
+            "with plain SHA-256 only (a rewrite of them is caught only by a checkpoint)"
+        )
+    if not anchored.checkpoints:
+        typer.echo("note: no checkpoints yet (`helpline audit checkpoint` writes one)")
 
 
-async def _verify():  # noqa: ANN202
-    from helpline.audit import verify_chain
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign the chain's newest event into var/audit/checkpoints.jsonl (and mail it, if set)."""
+    point = asyncio.run(_checkpoint())
+    if point is None:
+        typer.echo("no new events since the last checkpoint")
+    else:
+        typer.echo(f"checkpoint written: event {point['event_id']}")
+
+
+async def _checkpoint():  # noqa: ANN202
+    from helpline.audit_anchor import write_checkpoint
     from helpline.db import dispose_engine, session_scope
 
     async with session_scope() as session:
-        result = await verify_chain(session)
+        point = await write_checkpoint(session)
+    await dispose_engine()
+    return point
+
+
+async def _verify():  # noqa: ANN202
+    from helpline.audit_anchor import verify
+    from helpline.db import dispose_engine, session_scope
+
+    async with session_scope() as session:
+        result = await verify(session)
     await dispose_engine()
     return result
 
@@ -143,19 +176,15 @@ def serve(host: str = typer.Option(None), port: int = typer.Option(None)) -> Non
     """Run the web app, the Telegram bot (when a token is set) and the escalation worker."""
     import uvicorn
 
+    from helpline.accesslog import server_config
     from helpline.app import create_app
     from helpline.logs import configure_logging
 
     settings = get_settings()
     configure_logging(settings.log_level)
     _warn_at_start()
-    uvicorn.run(
-        create_app(),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_config=None,
-        proxy_headers=False,
-    )
+    config = server_config(create_app(), host or settings.host, port or settings.port)
+    uvicorn.Server(config).run()
 
 
 def _warn_at_start() -> None:
@@ -198,6 +227,7 @@ def _progress() -> Progress:
 
 
 def main() -> None:
+    restrict_process()
     _mount_optional()
     try:
         app()

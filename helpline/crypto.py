@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Text
 from sqlalchemy.types import TypeDecorator
 
+from helpline.files import private_dir
 from helpline.settings import get_settings
 
 PREFIX = "enc1"
@@ -113,7 +114,7 @@ def save_key_file(ring: KeyRing, path: Path) -> None:
         "pseudonym_key": _b64(ring.pseudonym_key),
         "secret_key": _b64(ring.secret_key),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:

@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import sys
+import traceback
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,6 +40,10 @@ SENSITIVE_FIELDS = frozenset(
     }
 )
 _SCRUBBERS = [
+    # Tokens (session, acknowledgement, CSRF: letters and digits mixed, 16 or more), whole:
+    # masking some of their characters leaves the rest usable for a guess.
+    (re.compile(r"(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9_-]{16,}"), "[token]"),
+    (re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b"), "[ip]"),
     (re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"), "[email]"),
     (re.compile(r"\d{6,}[\dXx]?"), "[number]"),
     (re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]+"), "[text]"),
@@ -50,6 +55,21 @@ def scrub(value: str) -> str:
     for pattern, repl in _SCRUBBERS:
         value = pattern.sub(repl, value)
     return value
+
+
+def bare_traceback(exc: BaseException | None) -> str:
+    """Where an error happened (files, lines, code and exception types) but not its message:
+    a database error's message quotes the submitted values (`[parameters: ('x\\x00',)]`)."""
+    if exc is None:
+        return ""
+    lines: list[str] = []
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        frames = traceback.format_list(traceback.extract_tb(exc.__traceback__))
+        lines[:0] = ["Traceback (most recent call last):\n", *frames, f"{type(exc).__qualname__}\n"]
+        exc = exc.__cause__ or exc.__context__
+    return "".join(lines).rstrip()
 
 
 class PrivacyFilter(logging.Filter):
@@ -69,8 +89,10 @@ class PrivacyFilter(logging.Filter):
             elif isinstance(getattr(record, key), str):
                 setattr(record, key, scrub(getattr(record, key)))
         if record.exc_info:
-            record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = scrub(bare_traceback(record.exc_info[1]))
             record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = "[traceback withheld]"
         return True
 
 

@@ -1,4 +1,9 @@
-"""Fixed-window rate limits kept in the database, so every process shares them."""
+"""Fixed-window rate limits kept in the database, so every process shares them.
+
+The key (an address, a chat id) is stored only as a keyed hash that includes the window, so
+the same address gives unrelated values from one window to the next, and a row is deleted once
+its window is over: nothing here can say, later, who wrote in (issue 16).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,25 @@ class RateLimitHit(Base):
     bucket: Mapped[str] = mapped_column(String(64), primary_key=True)
     window: Mapped[int] = mapped_column(Integer, primary_key=True)
     count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    expires_at: Mapped[int] = mapped_column(Integer, nullable=False, default=0, index=True)
+
+
+def _bucket(scope: str, key: str, window_seconds: int, window: int) -> str:
+    return get_keyring().keyed_hash("ratelimit", f"{scope}\x00{window_seconds}.{window}\x00{key}")
+
+
+async def used(
+    session: AsyncSession,
+    scope: str,
+    key: str,
+    window_seconds: int,
+    now: datetime | None = None,
+) -> int:
+    """How many attempts `key` has counted in this window (counting none)."""
+    now = now or datetime.now(UTC)
+    window = int(now.timestamp()) // window_seconds
+    row = await session.get(RateLimitHit, (_bucket(scope, key, window_seconds, window), window))
+    return row.count if row is not None else 0
 
 
 async def hit(
@@ -30,15 +54,17 @@ async def hit(
 ) -> bool:
     """Count one attempt; False when `key` has used up `limit` attempts in this window.
 
-    The key (an IP address, a chat id) is stored only as a keyed hash.
+    The key is stored only as a keyed hash of it and the window, until the window ends.
     """
     now = now or datetime.now(UTC)
     window = int(now.timestamp()) // window_seconds
-    bucket = get_keyring().keyed_hash("ratelimit", f"{scope}\x00{key}")[:64]
+    bucket = _bucket(scope, key, window_seconds, window)
     # Insert-if-absent then an atomic increment: two first hits at once cannot both insert.
     dialect = session.get_bind().dialect.name
     await session.execute(
-        insert_ignore(dialect, RateLimitHit).values(bucket=bucket, window=window, count=0)
+        insert_ignore(dialect, RateLimitHit).values(
+            bucket=bucket, window=window, count=0, expires_at=(window + 1) * window_seconds
+        )
     )
     count = (
         await session.execute(
@@ -48,10 +74,8 @@ async def hit(
             .returning(RateLimitHit.count)
         )
     ).scalar_one()
-    if count == 1:
+    if count == 1:  # a new window: every window that has ended is forgotten
         await session.execute(
-            delete(RateLimitHit).where(
-                RateLimitHit.window < window - 1, RateLimitHit.bucket == bucket
-            )
+            delete(RateLimitHit).where(RateLimitHit.expires_at <= int(now.timestamp()))
         )
     return count <= limit

@@ -84,9 +84,13 @@ class Settings(BaseSettings):
     # A one-time acknowledgement link in an alert works this long after the alert was made.
     ack_link_hours: float = Field(default=24.0, gt=0)
 
+    # Signed audit checkpoints (helpline.audit_anchor): their folder, and an address (the
+    # district's) that gets each one by e-mail, out of reach of whoever holds the server.
+    audit_dir: Path | None = None
+    audit_checkpoint_mailto: str | None = None
+
     timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
-    receipt_attempts_per_hour: int = 10
 
     @classmethod
     def settings_customise_sources(
@@ -107,6 +111,10 @@ class Settings(BaseSettings):
     @property
     def effective_model_dir(self) -> Path:
         return self.model_dir or self.var_dir / "models"
+
+    @property
+    def effective_audit_dir(self) -> Path:
+        return self.audit_dir or self.var_dir / "audit"
 
     @property
     def effective_key_file(self) -> Path:

@@ -8,14 +8,16 @@ from pathlib import Path
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.templating import Jinja2Templates
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from helpline.crypto import get_keyring
 from helpline.db import get_session
 from helpline.settings import get_settings
 
 CSRF_COOKIE = "hl_csrf"
+SESSION_COOKIE = "hl_staff"  # the staff session (triage signs in; CSRF tokens bind to it)
 CSRF_FIELD = "csrf_token"
 TEMPLATE_DIRS = [Path(__file__).parent / "templates"]
 # The request's database session, committed before the response is sent (FastAPI's default
@@ -41,50 +43,105 @@ def cookie_secure(request: Request) -> bool:
     return public or request.url.scheme == "https"
 
 
+def _token_for(seed: str, staff_session: str) -> str:
+    # Bound to the visitor's cookie and, once signed in, to the staff session: a token taken
+    # from another browser or another session is worth nothing here.
+    return get_keyring().keyed_hash("csrf", f"{seed}\x00{staff_session}")
+
+
 def csrf_token(request: Request) -> str:
-    """The form token for this browser: an HMAC of its random CSRF cookie."""
-    seed = request.state.csrf_seed
-    return get_keyring().keyed_hash("csrf", seed)
+    """The form token for this browser and its session."""
+    return _token_for(request.state.csrf_seed, request.cookies.get(SESSION_COOKIE, ""))
+
+
+def csrf_ok(request: Request, submitted: str | None) -> bool:
+    seed = request.cookies.get(CSRF_COOKIE)
+    if not seed or not submitted or not _seed_is_ours(seed):
+        return False
+    expected = _token_for(seed, request.cookies.get(SESSION_COOKIE, ""))
+    return hmac.compare_digest(expected, submitted)
 
 
 def check_csrf(request: Request, submitted: str | None) -> None:
-    seed = request.cookies.get(CSRF_COOKIE)
-    if not seed or not submitted:
+    if not csrf_ok(request, submitted):
         raise HTTPException(status_code=403, detail="表单已过期，请刷新页面后重新提交。")
-    expected = get_keyring().keyed_hash("csrf", seed)
-    if not hmac.compare_digest(expected, submitted):
-        raise HTTPException(status_code=403, detail="表单已过期，请刷新页面后重新提交。")
+
+
+def _new_seed() -> str:
+    nonce = secrets.token_urlsafe(18)
+    return f"{nonce}.{get_keyring().keyed_hash('csrf-seed', nonce)[:32]}"
+
+
+def _seed_is_ours(seed: str) -> bool:
+    """Only seeds this service issued count: a cookie planted by someone else is replaced."""
+    nonce, _, mac = seed.partition(".")
+    if not nonce or len(seed) > 80:
+        return False
+    return hmac.compare_digest(get_keyring().keyed_hash("csrf-seed", nonce)[:32], mac)
+
+
+STAFF_PREFIXES = ("/console", "/escalation")
+
+
+def is_staff_path(path: str) -> bool:
+    """Pages for staff: their error pages carry no help-line numbers meant for children."""
+    return any(path == p or path.startswith(p + "/") for p in STAFF_PREFIXES)
 
 
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-class SecurityHeaders(BaseHTTPMiddleware):
-    """CSRF seed cookie on every response, and headers that keep pages private."""
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'"
+    ),
+}
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+
+class SecurityHeaders:
+    """CSRF seed cookie on every response, and headers that keep pages private.
+
+    A plain ASGI middleware: Starlette's BaseHTTPMiddleware reads the body in a task group, so
+    a refusal raised while reading it (413, see helpline.boundary) would reach the app wrapped
+    in an ExceptionGroup, past its handlers, as a 500.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
         seed = request.cookies.get(CSRF_COOKIE)
         new_seed = None
-        if not seed or len(seed) > 64:
-            seed = new_seed = secrets.token_urlsafe(24)
+        if not seed or not _seed_is_ours(seed):
+            seed = new_seed = _new_seed()
         request.state.csrf_seed = seed
-        response = await call_next(request)
-        if new_seed:
-            response.set_cookie(
-                CSRF_COOKIE,
-                new_seed,
-                httponly=True,
-                samesite="strict",
-                secure=cookie_secure(request),
-            )
-        response.headers.setdefault("Cache-Control", "no-store")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "frame-ancestors 'none'; form-action 'self'",
-        )
-        return response
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if new_seed:
+                    cookie = Response()
+                    cookie.set_cookie(
+                        CSRF_COOKIE,
+                        new_seed,
+                        httponly=True,
+                        samesite="strict",
+                        secure=cookie_secure(request),
+                    )
+                    headers.append("set-cookie", cookie.headers["set-cookie"])
+                for name, value in _HEADERS.items():
+                    if name not in headers:
+                        headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -23,6 +23,7 @@ from spacy.training import Example as SpacyExample
 from spacy.util import fix_random_seed, minibatch
 from thinc.api import Adam
 
+from helpline.files import make_private_tree
 from nlu.labels import GENERAL, LABELS, URGENCY_KEYS, URGENCY_PREFIX
 from nlu.normalize import model_text
 from nlu.paths import NluPaths, load_yaml, training_fingerprint
@@ -198,6 +199,7 @@ def train_model(paths: NluPaths, progress: Progress = _ignore) -> TrainReport:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     fingerprint = training_fingerprint(paths)
+    make_private_tree(staging)
     _install(staging, paths.spacy_model, thresholds, fingerprint)
     return TrainReport(paths.spacy_model, len(examples), len(validation), thresholds, fingerprint)
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.db import utcnow
+from helpline.files import private_dir, write_private
 from registers import compliance, exports
 from registers.bullying import register_rows
 from registers.config import month_bounds
@@ -68,10 +69,5 @@ async def build(
 
 
 def write(files: dict[str, bytes], folder: Path) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, content in files.items():
-        path = folder / name
-        path.write_bytes(content)
-        written.append(path)
-    return written
+    private_dir(folder)
+    return [write_private(folder / name, content) for name, content in files.items()]

@@ -17,6 +17,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from registers.bullying import RegisterRow
+from registers.cells import csv_text, defuse_workbook
 from registers.compliance import ReportLine, Summary
 from registers.config import bullying_words, local_text, settings, words
 from registers.stats import MonthlyReport
@@ -32,14 +33,14 @@ OUTCOMES = {"on_time": "按时", "late": "逾期", "missed": "未按时报告", 
 def _csv(rows: Iterable[Sequence[object]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerows(rows)
+    writer.writerows([csv_text(value) for value in row] for row in rows)
     # UTF-8 with BOM so that Excel opens the Chinese headings correctly.
     return buffer.getvalue().encode("utf-8-sig")
 
 
 def _xlsx(book: Workbook) -> bytes:
     buffer = io.BytesIO()
-    book.save(buffer)
+    defuse_workbook(book).save(buffer)
     return buffer.getvalue()
 
 

@@ -1,7 +1,8 @@
-"""Staff sign-in: argon2 password hashes, TOTP, lock-out, server-side sessions."""
+"""Staff sign-in: argon2 password hashes, one-time TOTP codes, back-off, server-side sessions."""
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -9,17 +10,16 @@ from datetime import datetime, timedelta
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ForeignKey, Integer, String, delete, select
+from sqlalchemy import ForeignKey, Integer, String, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from helpline import audit
 from helpline.crypto import get_keyring
 from helpline.db import Base, UTCDateTime, utcnow
+from triage import login_backoff
 from triage.models import Role, StaffUser
 
-MAX_FAILURES = 5
-LOCKOUT = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=10)
 # Roles that can open case contents need a second factor.
 ROLES_NEEDING_TOTP = frozenset(
@@ -62,14 +62,57 @@ def _password_ok(stored: str | None, password: str) -> bool:
 @dataclass(frozen=True)
 class LoginResult:
     staff: StaffUser | None
-    # "", "bad_credentials", "locked", "totp_required", "bad_totp", "totp_not_enrolled"
+    # "", "bad_credentials" (wrong name, password or code, or a code missing: one answer, so
+    # that no answer confirms a password), "wait" (this name from this address failed too
+    # often; see triage.login_backoff), "totp_not_enrolled"
     reason: str = ""
 
 
+TOTP_STEP_SECONDS = 30
+
+
+def _totp_step(secret: str, code: str, last_step: int | None, now: datetime) -> int | None:
+    """The time step the code belongs to (the current one or either neighbour, for clock
+    drift), if it is newer than the last one used: a code signs in once."""
+    code = code.strip()
+    if not code.isdigit() or len(code) != 6:
+        return None
+    totp = pyotp.TOTP(secret)
+    current = int(now.timestamp()) // TOTP_STEP_SECONDS
+    for step in (current - 1, current, current + 1):
+        if (last_step is None or step > last_step) and hmac.compare_digest(
+            totp.at(step * TOTP_STEP_SECONDS), code
+        ):
+            return step
+    return None
+
+
+async def _claim_step(session: AsyncSession, staff: StaffUser, step: int) -> bool:
+    """Record the step as used, atomically: of two sign-ins with one code, one wins."""
+    claimed = await session.execute(
+        update(StaffUser)
+        .where(
+            StaffUser.id == staff.id,
+            or_(StaffUser.totp_last_step.is_(None), StaffUser.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    return claimed.rowcount == 1
+
+
 async def authenticate(
-    session: AsyncSession, username: str, password: str, totp_code: str | None
+    session: AsyncSession,
+    username: str,
+    password: str,
+    totp_code: str | None,
+    source: str = "unknown",
 ) -> LoginResult:
-    """Check a login; counts failures, locks the account after MAX_FAILURES, audits both."""
+    """Check a login from `source` (the client's address); slows a failing name and address
+    down (never locks an account), audits both outcomes."""
+    if await login_backoff.must_wait(session, username, source):
+        await audit.record(session, "anonymous", "login.throttled", "staff", "")
+        return LoginResult(None, "wait")
     staff = (
         await session.execute(
             select(StaffUser).where(StaffUser.username == username.strip().lower())
@@ -78,30 +121,22 @@ async def authenticate(
     now = utcnow()
     ok = _password_ok(staff.password_hash if staff else None, password)
     if staff is None or not staff.active:
+        await login_backoff.failed(session, username, source)
         await audit.record(session, "anonymous", "login.failed", "staff", "")
         return LoginResult(None, "bad_credentials")
-    if staff.locked_until and staff.locked_until > now:
-        await audit.record(session, f"staff:{staff.id}", "login.locked", "staff", staff.id)
-        return LoginResult(None, "locked")
     if ok and not staff.totp_secret and staff.role in ROLES_NEEDING_TOTP:
         # Fail closed: an account that sees cases but has no second factor enrolled (created
         # outside the admin pages, or its secret cleared) must not get in on a password alone.
         await audit.record(session, f"staff:{staff.id}", "login.no_totp", "staff", staff.id)
         return LoginResult(None, "totp_not_enrolled")
     if ok and staff.totp_secret:
-        if not totp_code:
-            return LoginResult(None, "totp_required")
-        ok = pyotp.TOTP(staff.totp_secret).verify(totp_code.strip(), valid_window=1)
-        reason = "bad_totp"
-    else:
-        reason = "bad_credentials"
+        step = _totp_step(staff.totp_secret, totp_code or "", staff.totp_last_step, now)
+        ok = step is not None and await _claim_step(session, staff, step)
     if not ok:
-        staff.failed_logins += 1
-        if staff.failed_logins >= MAX_FAILURES:
-            staff.locked_until, staff.failed_logins = now + LOCKOUT, 0
+        await login_backoff.failed(session, username, source)
         await audit.record(session, f"staff:{staff.id}", "login.failed", "staff", staff.id)
-        return LoginResult(None, reason)
-    staff.failed_logins, staff.locked_until = 0, None
+        return LoginResult(None, "bad_credentials")
+    await login_backoff.succeeded(session, username, source)
     await audit.record(session, f"staff:{staff.id}", "login", "staff", staff.id)
     return LoginResult(staff)
 

@@ -17,10 +17,10 @@ from triage.models import StaffUser
 router = APIRouter(prefix="/console")
 templates = templates_for(Path(__file__).parent / "templates")
 LOGIN_MESSAGES = {
-    "bad_credentials": "用户名或密码不正确。",
-    "locked": "登录失败次数过多，账号已暂时锁定，请15分钟后再试。",
-    "totp_required": "请输入身份验证器中的6位动态码。",
-    "bad_totp": "动态码不正确。",
+    # One answer for a wrong name, password or code and a missing code: none confirms a
+    # password. A used code counts as wrong (each code signs in once).
+    "bad_credentials": "用户名、密码或动态码不正确（每个动态码只能使用一次）。",
+    "wait": "尝试太频繁，请稍后再试。",
     "rate_limited": "尝试太频繁，请稍后再试。",
     "totp_not_enrolled": "账号尚未设置动态验证码，请联系管理员。",
 }
@@ -55,7 +55,9 @@ async def login(
     if not await ratelimit.hit(session, "login", client_address(request), 20, 600):
         reason = "rate_limited"
     else:
-        result = await authenticate(session, username, password, totp or None)
+        result = await authenticate(
+            session, username, password, totp or None, client_address(request)
+        )
         if result.staff is not None:
             token = await open_session(session, result.staff)
             response = RedirectResponse("/console", status_code=303)

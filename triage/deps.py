@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import HTTPException, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from helpline.web import DbSession
+from helpline.web import SESSION_COOKIE, DbSession
 from triage.auth import staff_for_token
 from triage.hooks import console_banners
 from triage.models import StaffUser
 
-SESSION_COOKIE = "hl_staff"
+__all__ = ["SESSION_COOKIE", "current_staff"]
 
 
 async def current_staff(request: Request, session: AsyncSession = DbSession) -> StaffUser:

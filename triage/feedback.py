@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import nlu
 from helpline import audit
 from helpline.db import dispose_engine, session_scope
+from helpline.files import write_private
 from helpline.settings import get_settings
 from nlu.labels import join_labels
 from triage.models import LabelFeedback, Message
@@ -89,8 +90,7 @@ async def export(out: Path, actor: str = "cli") -> int:
 
 
 def _write(out: Path, text: str) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    write_private(out, text)
 
 
 def export_feedback(

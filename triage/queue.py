@@ -11,7 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, String, cast, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    cast,
+    false,
+    func,
+    not_,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy import case as sql_case
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
@@ -74,6 +86,32 @@ def priority_order() -> tuple[object, ...]:
     return (Case.urgency_rank, Case.mandatory.desc(), Case.received_at, Case.id)
 
 
+def content_hidden(staff: StaffUser) -> ColumnElement[bool]:
+    """Rows whose content `staff` may not open (SQL twin of `perm.can_view_content`, within
+    the visible cases): restricted cases, unless a lead or the assigned counsellor."""
+    if staff.role in perm.LEAD_ROLES:
+        return false()
+    if staff.role == Role.counsellor:
+        return and_(
+            Case.restricted.is_(True),
+            or_(Case.assignee_id.is_(None), Case.assignee_id != staff.id),
+        )
+    return Case.restricted.is_(True)
+
+
+def order_for(staff: StaffUser) -> tuple[object, ...]:
+    """`priority_order`, except that rows `staff` may not open come last, by arrival only:
+    their place would otherwise tell their urgency and whether they must be reported."""
+    hidden = content_hidden(staff)
+    return (
+        sql_case((hidden, 1), else_=0),
+        sql_case((hidden, 0), else_=Case.urgency_rank),
+        sql_case((hidden, False), else_=Case.mandatory).desc(),
+        Case.received_at,
+        Case.id,
+    )
+
+
 def _filtered(staff: StaffUser, f: QueueFilters, now: datetime) -> Select[tuple[Case]]:
     query = select(Case).where(perm.visible_cases_clause(staff))
     if f.status:
@@ -89,9 +127,10 @@ def _filtered(staff: StaffUser, f: QueueFilters, now: datetime) -> Select[tuple[
         query = query.where(cast(Case.labels, String).like(f'%"{f.category}"%'))
     if f.urgency:
         query = query.where(Case.urgency == f.urgency)
-    if (f.category or f.urgency) and staff.role not in perm.LEAD_ROLES:
-        # A restricted case's category and urgency are content: no filter may reveal them.
-        query = query.where(or_(Case.restricted.is_(False), Case.assignee_id == staff.id))
+    if f.category or f.urgency or f.overdue:
+        # A restricted case's category and urgency are content, and its first-response
+        # deadline follows from its urgency: no filter may reveal them.
+        query = query.where(not_(content_hidden(staff)))
     if f.mine:
         query = query.where(Case.assignee_id == staff.id)
     if f.overdue:
@@ -115,7 +154,7 @@ async def list_queue(
         (
             await session.execute(
                 base.with_only_columns(Case.id)
-                .order_by(*priority_order())
+                .order_by(*order_for(staff))
                 .limit(PAGE_SIZE)
                 .offset((page - 1) * PAGE_SIZE)
             )

@@ -22,10 +22,6 @@ async def test_200_reporters_at_once(
     limits = dict(texts.limits())
     limits["web_reports"] = limits["web_followups"] = {"limit": 10_000, "window_seconds": 60}
     monkeypatch.setattr(texts, "limits", lambda: limits)
-    monkeypatch.setenv("HELPLINE_RECEIPT_ATTEMPTS_PER_HOUR", "10000")
-    from helpline.settings import reset_settings
-
-    reset_settings()
     result = await run_load(polling_bot.api, client, n_telegram=N, n_web=N)
     await check(N, N)
     print(f"\n{result.messages} messages in {result.seconds:.1f}s: {result.per_second:.0f}/s")

@@ -9,7 +9,6 @@ import os
 from collections import Counter
 from pathlib import Path
 
-import pyotp
 import pytest
 from sqlalchemy import select
 
@@ -17,7 +16,7 @@ from helpline.db import session_scope, utcnow
 from helpline.settings import PROJECT_ROOT
 from registers.demo_data import generate
 from tests.browser_support import chromium, live_server  # noqa: F401 - fixtures
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import DEMO_PASSWORD, totp_now
 from tests.registers.support import month_key
 from triage.models import Case, StaffUser
 
@@ -43,7 +42,7 @@ async def _sign_in(page, url: str, username: str, secret: str) -> None:  # noqa:
     await page.goto(f"{url}/console/login")
     await page.get_by_label("用户名").fill(username)
     await page.get_by_label("密码").fill(DEMO_PASSWORD)
-    await page.get_by_label("动态验证码（6位）").fill(pyotp.TOTP(secret).now())
+    await page.get_by_label("动态验证码（6位）").fill(await totp_now(username))
     await page.get_by_role("button", name="登录").click()
     await page.wait_for_url(f"{url}/console")
 

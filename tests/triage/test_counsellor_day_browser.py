@@ -14,7 +14,6 @@ import os
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pyotp
 import pytest
 from sqlalchemy import select
 
@@ -22,7 +21,7 @@ from helpline.audit import AuditEvent
 from helpline.db import session_scope, utcnow
 from helpline.settings import PROJECT_ROOT
 from tests.browser_support import chromium, live_server  # noqa: F401 - fixtures
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import DEMO_PASSWORD, totp_now
 from tests.triage.support import BULLYING, FRAUD, SEXUAL_ABUSE, load_case, new_case
 from triage.followup import conversation
 from triage.hooks import hooks
@@ -86,7 +85,7 @@ async def test_a_counsellors_day(live_server, chromium):  # noqa: F811
     await page.goto(f"{server.url}/console/login")
     await page.get_by_label("用户名").fill("counsellor.a")
     await page.get_by_label("密码").fill(DEMO_PASSWORD)
-    await page.get_by_label("动态验证码（6位）").fill(pyotp.TOTP(secret).now())
+    await page.get_by_label("动态验证码（6位）").fill(await totp_now("counsellor.a"))
     await page.get_by_role("button", name="登录").click()
     await page.wait_for_url(f"{server.url}/console")
     assert await page.locator("#role").inner_text() == "counsellor"
