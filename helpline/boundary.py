@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from functools import lru_cache
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 import yaml
@@ -41,9 +42,21 @@ class BodyTooLarge(HTTPException):
 
 
 @lru_cache
-def limits() -> dict[str, int]:
+def _loaded() -> dict[str, Any]:
     with open(get_settings().data_dir / "web" / "limits.yaml", encoding="utf-8") as handle:
-        return {key: int(value) for key, value in yaml.safe_load(handle).items()}
+        return dict(yaml.safe_load(handle))
+
+
+def limits() -> dict[str, int]:
+    return {key: int(value) for key, value in _loaded().items() if not isinstance(value, dict)}
+
+
+def body_limit(path: str) -> int:
+    """The body limit of the route at `path`: its own, or the form limit."""
+    for prefix, size in _loaded().get("route_body_bytes", {}).items():
+        if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+            return int(size)
+    return limits()["max_body_bytes"]
 
 
 def form_limits() -> dict[str, int]:
@@ -107,11 +120,12 @@ class Boundary:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        limit = body_limit(scope.get("path", ""))
         declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limits()["max_body_bytes"]:
+        if declared.isdigit() and int(declared) > limit:
             await self.too_large(Request(scope))(scope, receive, send)
             return
-        scope = dict(scope)
+        # Changed in place: the access log reads the matched route from this same scope.
         scope["path"] = clean(scope.get("path", ""))
         if scope.get("query_string"):
             scope["query_string"] = _clean_query(scope["query_string"])
@@ -124,28 +138,23 @@ class Boundary:
                 if k not in (b"content-length", b"content-type", b"transfer-encoding")
             ]
             scope["headers"] = [*kept, (b"content-type", FORM.encode())]
-            receive = _FormReceive(receive, headers, media)
+            receive = _FormReceive(_CountingReceive(receive, limit), headers, media)
         else:
-            receive = _CountingReceive(receive, headers)
+            receive = _CountingReceive(receive, limit)
         await self.app(scope, receive, send)
 
 
 class _CountingReceive:
     """Passes the body through as it comes, refusing it once it is over the limit."""
 
-    def __init__(self, receive: Receive, headers: Headers) -> None:
-        self.receive, self.seen = receive, 0
-        declared = headers.get("content-length", "")
-        self.declared = int(declared) if declared.isdigit() else 0
+    def __init__(self, receive: Receive, limit: int) -> None:
+        self.receive, self.limit, self.seen = receive, limit, 0
 
     async def __call__(self) -> Message:
-        limit = limits()["max_body_bytes"]
-        if self.declared > limit:
-            raise BodyTooLarge()
         message = await self.receive()
         if message["type"] == "http.request":
             self.seen += len(message.get("body", b""))
-            if self.seen > limit:
+            if self.seen > self.limit:
                 raise BodyTooLarge()
         return message
 
@@ -153,9 +162,8 @@ class _CountingReceive:
 class _FormReceive:
     """Reads the whole (limited) form body, cleans it, and gives it on as one message."""
 
-    def __init__(self, receive: Receive, headers: Headers, media: str) -> None:
-        self.counting = _CountingReceive(receive, headers)
-        self.headers, self.media = headers, media
+    def __init__(self, counting: _CountingReceive, headers: Headers, media: str) -> None:
+        self.counting, self.headers, self.media = counting, headers, media
         self.done = False
 
     async def __call__(self) -> Message:

@@ -78,7 +78,7 @@ async def test_413_pages_in_chinese(client: httpx.AsyncClient) -> None:
 async def test_nul_and_control_characters_never_reach_a_route(client: httpx.AsyncClient) -> None:
     page = await client.get("/console/login")
     token = csrf_from(page.text)
-    for username in ("admin\x00", "\x00", "counsellor.a\x1b[31m", "\ud800x"):
+    for username in ("admin\x00", "\x00", "counsellor.a\x1b[31m", "a\u202eb"):
         response = await client.post(
             "/console/login",
             data={"csrf_token": token, "username": username, "password": "x\x00y", "totp": "\x00"},
@@ -88,7 +88,7 @@ async def test_nul_and_control_characters_never_reach_a_route(client: httpx.Asyn
         assert response.status_code == 400 or error_of(response)
     raw = await client.post(
         "/console/login",
-        content=b"username=a%00b%FF%FE&password=%00&csrf_token=" + token.encode(),
+        content=b"username=a%00b%FF%FE&password=%00x&csrf_token=" + token.encode(),
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     assert raw.status_code == 401

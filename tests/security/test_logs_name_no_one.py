@@ -45,7 +45,7 @@ async def test_no_address_and_no_token_in_the_logs(db_url: str) -> None:
         transport = httpx.AsyncHTTPTransport(local_address=REPORTER)
         base = f"http://127.0.0.1:{port}"
         ack_token = secrets.token_urlsafe(32)
-        async with httpx.AsyncClient(transport=transport, base_url=base) as child:
+        async with httpx.AsyncClient(transport=transport, base_url=base, timeout=60) as child:
             page = await child.get("/report")
             sent = await child.post(
                 "/report", data={"csrf_token": csrf_from(page.text), "what": "有人一直跟着我"}
@@ -61,7 +61,8 @@ async def test_no_address_and_no_token_in_the_logs(db_url: str) -> None:
         root.setLevel(saved[1])
         await dispose_engine()
     logged = buffer.getvalue()
-    assert '"route": "/report"' in logged and '"route": "/escalation/ack/{token}"' in logged
+    assert '"route": "/report"' in logged, logged[-3000:]
+    assert '"route": "/escalation/ack/{token}"' in logged
     assert '"status": 413' in logged
     assert REPORTER not in logged
     assert not [p for p in _pieces(ack_token) if p in logged]
