@@ -35,9 +35,11 @@ text = st.text(max_size=300) | st.sampled_from(["", "\x00", "0", "-1", "9" * 30,
 path_value = st.integers(-3, 40).map(str) | st.sampled_from(["9" * 25, "%00", "a", "-0", "1.5"])
 
 
-def _form_routes(app: Any) -> list[tuple[str, list[str]]]:
+def _form_routes() -> list[tuple[str, list[str]]]:
+    from helpline import assembly
+
     routes = []
-    for route in app.routes:
+    for route in (r for router in assembly.routers() for r in router.routes):
         if isinstance(route, APIRoute) and "POST" in route.methods and route.path not in SKIP:
             own = [getattr(p, "alias", p.name) for p in route.dependant.body_params]
             routes.append((route.path, own))
@@ -73,7 +75,7 @@ def _run(loop: asyncio.AbstractEventLoop) -> None:
 
     assembly.wire_hooks()
     app = create_app()
-    routes = _form_routes(app)
+    routes = _form_routes()
     assert len(routes) >= 20, routes  # every form route is found
 
     def client() -> httpx.AsyncClient:
