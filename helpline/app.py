@@ -48,10 +48,11 @@ def create_app() -> FastAPI:
         openapi_url=None,
         form_limits=form_limits(),
     )
-    app.add_middleware(SecurityHeaders)
-    # Outermost but one: every layer sees clean input.
+    # Added inside out. The boundary first: every layer above the routes sees clean input;
+    # the headers around it, so its own 413 carries them; the access log outermost.
     app.add_middleware(Boundary, too_large=_too_large)
-    app.add_middleware(AccessLog)  # outermost: times and logs every answer, the 413s too
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(AccessLog)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     for router in assembly.routers():
         app.include_router(router)
