@@ -5,7 +5,7 @@ Events already in the chain keep their plain SHA-256: `keyed_from_id` is set pas
 them, and `helpline audit verify` checks those with SHA-256 and says how many there were.
 
 Revision ID: c16a0b1e2f01
-Revises: c41d7e2a9b10
+Revises: 19b4d6f8a0c2
 Create Date: 2026-12-07 14:40:00
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import helpline.db
 
 revision: str = "c16a0b1e2f01"
-down_revision: str | None = "c41d7e2a9b10"
+down_revision: str | None = "19b4d6f8a0c2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
