@@ -14,8 +14,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import flow, limits, texts
+from bot import call_scripts, flow, limits, texts
 from bot.webform import _form
 from helpline import audit
 from helpline.db import session_scope
@@ -23,13 +24,14 @@ from helpline.web import check_csrf, csrf_token, templates_for
 from triage import permissions as perm
 from triage.deps import current_staff
 from triage.intake import MAX_TEXT_CHARS, Intake, IntakeError
-from triage.models import Organisation, OrgKind, StaffUser
-from triage.pages import nav_for
+from triage.models import Case, Organisation, OrgKind, StaffUser
+from triage.pages import local_time, nav_for
 
 router = APIRouter(prefix="/console/calls")
 templates = templates_for(
     Path(__file__).parent / "templates", Path(__file__).parent.parent / "triage" / "templates"
 )
+templates.env.filters["local"] = local_time
 MAX_CALLBACK_CHARS = 40
 
 
@@ -62,10 +64,26 @@ async def _orgs_for(staff: StaffUser) -> list[Organisation]:
         return list(rows.scalars())
 
 
+async def _own_calls(staff: StaffUser) -> list[Case]:
+    """The operator's logged calls nobody has taken yet (they may reopen and add to them)."""
+    async with session_scope() as session:
+        rows = await session.execute(
+            select(Case).where(perm.own_calls_clause(staff)).order_by(Case.id.desc()).limit(50)
+        )
+        return list(rows.scalars())
+
+
 @router.get("/new", include_in_schema=False)
 async def call_form(request: Request, staff: StaffUser = Depends(current_staff)) -> Response:
     perm.require(perm.can_log_calls(staff))
-    return _render(request, staff, orgs=await _orgs_for(staff), values={}, errors={})
+    return _render(
+        request,
+        staff,
+        orgs=await _orgs_for(staff),
+        values={},
+        errors={},
+        my_calls=await _own_calls(staff),
+    )
 
 
 def _validate(fields: dict[str, str], org_codes: set[str]) -> tuple[dict[str, str], dict[str, str]]:
@@ -97,15 +115,16 @@ async def call_submit(request: Request, staff: StaffUser = Depends(current_staff
     orgs = await _orgs_for(staff)
     values, errors = _validate(fields, {o.code for o in orgs})
     allowed = await limits.allow_rule("phone_calls", "phone-call", str(staff.id))
-    answer = None
+    answer, script = None, []
     async with flow.intake_slot(), session_scope() as session:
         if allowed and not errors:
             try:
-                answer = await flow.take(session, _intake(values), ask=False)
+                answer = await flow.take(session, _intake(values, staff), ask=False)
             except IntakeError:
                 await session.rollback()  # nothing half-written
                 errors["text"] = _error("text_missing")
             else:
+                script = await _script(session, answer, values["kind"])
                 await audit.record(
                     session, f"staff:{staff.id}", "call.logged", "case", answer.case.id
                 )
@@ -120,13 +139,24 @@ async def call_submit(request: Request, staff: StaffUser = Depends(current_staff
         values={},
         errors={},
         logged=answer.case,
-        blocks=answer.blocks,
+        blocks=script,
+        caller_kind=values["kind"],
+        my_calls=await _own_calls(staff),
         labels=answer.received.analysis.labels,
         urgency=answer.received.analysis.urgency,
     )
 
 
-def _intake(values: dict[str, str]) -> Intake:
+async def _script(session: AsyncSession, answer: flow.Answer, kind: str) -> list[texts.SafetyBlock]:
+    """The operator's script for this caller (not the words to a child in the chat)."""
+    received = answer.received
+    newly_mandatory = received.analysis.mandatory_report and (received.new_case or received.raised)
+    region = await flow.region_of(session, answer.case)
+    analysis = received.analysis
+    return call_scripts.blocks(kind, analysis.labels, analysis.urgency, newly_mandatory, region)
+
+
+def _intake(values: dict[str, str], staff: StaffUser) -> Intake:
     callback = values["callback"]
     return Intake(
         channel="phone",
@@ -136,4 +166,6 @@ def _intake(values: dict[str, str]) -> Intake:
         reporter_kind=values["kind"],
         contact=callback or None,
         org_code=values["org"],
+        # The operator may read and add to the call until a counsellor takes it (issue 14).
+        logged_by=staff.id,
     )

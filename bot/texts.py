@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -99,28 +100,37 @@ class SafetyBlock:
 
 
 def safety_blocks(
-    labels: list[str], urgency: str, mandatory: bool, region: str | None
+    labels: list[str],
+    urgency: str,
+    mandatory: bool,
+    region: str | None,
+    say: Callable[[str], str] | None = None,
 ) -> list[SafetyBlock]:
-    """The safety information fitting a case, most urgent first."""
+    """The safety information fitting a case, most urgent first.
+
+    `say` gives the sentence of each part (default: the words to the child in texts.yaml; the
+    hotline call log passes the script for who is calling, bot/call_scripts.py).
+    """
+    say = say or text
     blocks: list[SafetyBlock] = []
     if urgency == "emergency":
         # Under "24-hour lines" only lines that answer at night too (it may be 3 a.m.).
         lines = hotlines(region, "emergency") + hotlines(region, "crisis")
         numbers = [h for h in lines if h.all_day]
-        blocks.append(SafetyBlock("emergency", text("emergency_first")))
-        blocks.append(SafetyBlock("emergency", text("emergency_lines"), tuple(numbers)))
-        blocks.append(SafetyBlock("note", text("emergency_alerted")))
+        blocks.append(SafetyBlock("emergency", say("emergency_first")))
+        blocks.append(SafetyBlock("emergency", say("emergency_lines"), tuple(numbers)))
+        blocks.append(SafetyBlock("note", say("emergency_alerted")))
     elif "crisis" in labels:
-        blocks.append(SafetyBlock("crisis", text("crisis"), tuple(hotlines(region, "crisis"))))
+        blocks.append(SafetyBlock("crisis", say("crisis"), tuple(hotlines(region, "crisis"))))
     if "sexual_abuse" in labels:
-        blocks.append(SafetyBlock("sexual_abuse", text("sexual_abuse")))
+        blocks.append(SafetyBlock("sexual_abuse", say("sexual_abuse")))
     if "fraud" in labels:
-        blocks.append(SafetyBlock("fraud", text("fraud"), tuple(hotlines(region, "fraud"))))
+        blocks.append(SafetyBlock("fraud", say("fraud"), tuple(hotlines(region, "fraud"))))
     if urgency != "emergency" and HARM_LABELS & set(labels) - {"crisis"}:
         numbers = tuple(hotlines(region, "child_protection"))
-        blocks.append(SafetyBlock("child_protection", text("child_protection"), numbers))
+        blocks.append(SafetyBlock("child_protection", say("child_protection"), numbers))
     if mandatory:
-        blocks.append(SafetyBlock("mandatory", text("mandatory")))
+        blocks.append(SafetyBlock("mandatory", say("mandatory")))
     return blocks
 
 

@@ -352,7 +352,8 @@ async def _progressed(session: AsyncSession, case: Case, since: datetime) -> boo
         select(StatutoryReport.id).where(
             StatutoryReport.case_id == case.id,
             StatutoryReport.state == "done",
-            StatutoryReport.made_at >= since,
+            # Entered since, whatever time it states (a stated time can be backdated).
+            StatutoryReport.recorded_at >= since,
         )
     )
     return done.first() is not None

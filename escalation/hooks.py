@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation import chain, outcomes, reports
 from helpline.db import utcnow
+from triage.intake import revealed_at
 
 
 async def on_case_opened(session: AsyncSession, case: Any, analysis: Any) -> None:
@@ -17,8 +18,9 @@ async def on_case_opened(session: AsyncSession, case: Any, analysis: Any) -> Non
 
 
 async def on_case_raised(session: AsyncSession, case: Any, analysis: Any) -> None:
-    """Reports newly required (due from this message) and a chain for the new urgency."""
-    await reports.open_reports(session, case, case.last_activity_at)
+    """Reports newly required, due from the message that revealed them (a later message, or
+    for a relabel the latest message received), and a chain for the new urgency from now."""
+    await reports.open_reports(session, case, await revealed_at(session, case))
     await chain.start_chain(session, case, "raised", case.last_activity_at)
 
 

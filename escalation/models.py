@@ -31,7 +31,9 @@ class StatutoryReport(Base):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     state: Mapped[str] = mapped_column(String(16), nullable=False, default="due")
     missed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # made_at is the time the staff member states; recorded_at is when it was entered here.
     made_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     made_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
     made_to: Mapped[str | None] = mapped_column(
         EncryptedText("statutory_reports.made_to"), nullable=True

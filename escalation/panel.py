@@ -49,7 +49,7 @@ async def escalation_status(session: AsyncSession, case_id: int) -> list[dict[st
 
 async def case_panel(session: AsyncSession, case: Any, staff: Any, csrf: str) -> Markup | None:
     """Shown to everyone who may see the case's row; content-only parts need content access."""
-    if not perm.can_view(staff, case):
+    if staff.role not in perm.CASE_ROLES or not perm.can_view(staff, case):
         return None
     reports = await case_reports(session, case.id)
     chains = await escalation_status(session, case.id)

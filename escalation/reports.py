@@ -88,6 +88,7 @@ async def _waive(
 ) -> None:
     for report in known:
         if report.kind in withheld and report.state in OPEN_STATES:
+            before = _snapshot(report)
             report.state = "waived"
             await audit.record(
                 session,
@@ -97,6 +98,8 @@ async def _waive(
                 case_id,
                 report_id=report.id,
                 kind=report.kind,
+                before=before,
+                after=_snapshot(report),
             )
 
 
@@ -121,6 +124,7 @@ async def mark_missed(session: AsyncSession, report_id: int, now: datetime) -> b
     report = await session.get(StatutoryReport, report_id)
     if report is None or report.state != "due" or report.due_at > now:
         return False
+    before = _snapshot(report)
     report.state, report.missed_at = "missed", now
     report.late_minutes = _late_minutes(report.due_at, now)
     await audit.record(
@@ -131,6 +135,8 @@ async def mark_missed(session: AsyncSession, report_id: int, now: datetime) -> b
         report.case_id,
         report_id=report.id,
         kind=report.kind,
+        before=before,
+        after=_snapshot(report),
     )
     return True
 
@@ -142,10 +148,46 @@ class Made:
     reference: str
 
 
+def _minute(at: datetime) -> datetime:
+    # The form states minutes: a report made in the minute the report opened is not "before" it.
+    return at.replace(second=0, microsecond=0)
+
+
+def _check_made_at(report: StatutoryReport, made_at: datetime, now: datetime) -> None:
+    """The stated time lies between the report's opening and the moment of entry (evidence)."""
+    if made_at > now:
+        raise ReportError("报告时间不能晚于现在（登记时间）。")
+    if made_at < _minute(report.opened_at):
+        raise ReportError("报告时间不能早于这项报告的起算时间（收到相关信息的时间）。")
+
+
+def _snapshot(report: StatutoryReport) -> dict[str, Any]:
+    """What an audit record keeps of a report: state and times; never whom or the reference."""
+    return {
+        "state": report.state,
+        "made_at": report.made_at.isoformat() if report.made_at else None,
+        "recorded_at": report.recorded_at.isoformat() if report.recorded_at else None,
+        "made_by": report.made_by_id,
+        "late_minutes": report.late_minutes,
+    }
+
+
 async def record_report(
-    session: AsyncSession, report_id: int, case_id: int, staff_id: int, made: Made
+    session: AsyncSession,
+    report_id: int,
+    case_id: int,
+    staff_id: int,
+    made: Made,
+    at: datetime | None = None,
 ) -> StatutoryReport:
-    """Record who made the report, to whom, when, and its reference; a late one keeps how late."""
+    """Record who made the report, to whom, when, and its reference.
+
+    `at` is the moment of entry (now; a generator of past data passes its own clock). Whether
+    the report was in time is decided by the entry, not by the stated time: a report entered
+    after its deadline stays late whatever time is stated (late by the entry), and the stated
+    time must lie between the report's opening and the entry.
+    """
+    now = at or utcnow()
     report = await session.get(StatutoryReport, report_id)
     if report is None or report.case_id != case_id:
         raise ReportError("没有找到这项报告。")
@@ -153,10 +195,11 @@ async def record_report(
         raise ReportError("这项报告已经登记过了，或依规不予报告。")
     if not made.made_to.strip() or not made.reference.strip():
         raise ReportError("请填写报告对象和回执编号（或接报人工号）。")
-    if made.made_at > utcnow() + timedelta(minutes=5):
-        raise ReportError("报告时间不能晚于现在。")
-    late = _late_minutes(report.due_at, made.made_at)
+    _check_made_at(report, made.made_at, now)
+    before = _snapshot(report)
+    late = _late_minutes(report.due_at, now)
     report.state, report.made_at, report.made_by_id = "done", made.made_at, staff_id
+    report.recorded_at = now
     report.made_to, report.reference = made.made_to.strip()[:200], made.reference.strip()[:100]
     report.late_minutes = late if late > 0 else None
     await audit.record(
@@ -168,6 +211,9 @@ async def record_report(
         report_id=report.id,
         kind=report.kind,
         late_minutes=late,
+        stated_late_minutes=_late_minutes(report.due_at, made.made_at),
+        before=before,
+        after=_snapshot(report),
     )
     return report
 

@@ -108,13 +108,15 @@ async def acknowledge_in_console(
 ) -> Response:
     check_csrf(request, csrf_token)
     case = await perm.visible_case(session, staff, case_id)
+    # A hotline operator sees the call they logged, but the alerts are for duty staff.
+    perm.require(staff.role in perm.CASE_ROLES)
     await ack.acknowledge_case(session, case.id, staff.id)
     return RedirectResponse(f"/console/cases/{case.id}?msg=acknowledged", status_code=303)
 
 
 async def _content_case(session: AsyncSession, staff: StaffUser, case_id: int) -> Case:
     case = await perm.visible_case(session, staff, case_id)
-    perm.require(perm.can_view_content(staff, case))
+    perm.require(staff.role in perm.CASE_ROLES and perm.can_view_content(staff, case))
     return case
 
 

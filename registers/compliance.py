@@ -1,5 +1,10 @@
 """Deadline compliance: each statutory report, received -> reported, on time or how late.
 
+A report's clock runs from `opened_at`: the receipt of the message that revealed the duty (the
+first message, a later one, or for a counsellor's relabel the latest message at that time).
+Whether it was made in time is decided by when it was entered (`recorded_at`), so a record
+entered after the deadline is late whatever time is stated (`made_at`, shown beside it).
+
 Escalation offers no listing across cases for a period, so this module holds the read-only query
 over escalation's StatutoryReport (and triage's Case); it never writes either table.
 """
@@ -31,7 +36,8 @@ class ReportLine:
     authority: str
     received_at: datetime
     due_at: datetime
-    made_at: datetime | None
+    made_at: datetime | None  # the time the staff member stated
+    recorded_at: datetime | None  # when the record was entered (decides on time or late)
     outcome: str  # on_time | late | missed | pending
     late_minutes: int | None  # how late it was made, or how late it is now if still missing
     minutes_to_report: int | None
@@ -96,6 +102,7 @@ def _line(
         received_at=report.opened_at,
         due_at=report.due_at,
         made_at=report.made_at,
+        recorded_at=report.recorded_at,
         outcome=outcome,
         late_minutes=late if outcome in ("late", "missed") else None,
         minutes_to_report=taken,

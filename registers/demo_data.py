@@ -215,7 +215,8 @@ async def _reports(session: AsyncSession, demo: _Demo, case: Case, staff: StaffU
             made_at=min(made_at, demo.now),
             reference=f"DEMO-{report.id:05d}",
         )
-        await reports.record_report(session, report.id, case.id, staff.id, made)
+        # Entered when it was made: the generated year's clock, not today's.
+        await reports.record_report(session, report.id, case.id, staff.id, made, at=made.made_at)
 
 
 async def _close(

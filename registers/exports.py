@@ -99,9 +99,10 @@ def _compliance_rows(found: list[ReportLine]) -> list[list[object]]:
         "学校",
         "月份",
         "报告事项",
-        "接报时间",
+        "起算时间（收到相关信息）",
         "报告时限",
-        "报告时间",
+        "报告时间（登记人所称）",
+        "登记时间（系统记录）",
         "用时（分钟）",
         "是否按时",
         "逾期（分钟）",
@@ -115,6 +116,7 @@ def _compliance_rows(found: list[ReportLine]) -> list[list[object]]:
             local_text(line.received_at),
             local_text(line.due_at),
             local_text(line.made_at),
+            local_text(line.recorded_at),
             "" if line.minutes_to_report is None else line.minutes_to_report,
             OUTCOMES[line.outcome],
             "" if line.late_minutes is None else line.late_minutes,
@@ -153,7 +155,7 @@ def compliance_xlsx(
     _title(details, f"法定报告时限执行明细（{title}）", org, len(detail_rows[0]), when)
     _grid(details, 4, detail_rows)
     for ws in (sheet, details):
-        for index in range(1, 11):
+        for index in range(1, 12):
             ws.column_dimensions[get_column_letter(index)].width = 17
     return _xlsx(book)
 

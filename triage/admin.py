@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline import audit
 from helpline.db import utcnow
+from triage import grants
 from triage import permissions as perm
 from triage.auth import ROLES_NEEDING_TOTP, StaffSession, hash_password
-from triage.models import Organisation, OrgKind, ResponseTarget, Role, StaffUser
+from triage.models import GrantAction, Organisation, OrgKind, ResponseTarget, Role, StaffUser
 from triage.policy import URGENCY_ORDER
 
 CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,31}$")
@@ -97,8 +98,13 @@ async def create_staff(
     role: str,
     org_code: str,
     email: str | None,
-) -> tuple[StaffUser, str, str | None]:
-    """A new account; returns it with its one-time password and TOTP URI (shown once)."""
+) -> tuple[StaffUser, str | None, str | None]:
+    """A new account; returns it with its one-time password and TOTP URI (shown once).
+
+    An account with a guarded role (it would read case content, or approve such accounts) is
+    created inactive and without usable credentials, with a request that a second
+    administrator approves (triage/grants.py); then the password is None.
+    """
     username, display_name = username.strip().lower(), display_name.strip()
     if not USERNAME.match(username) or not 1 <= len(display_name) <= 100:
         raise AdminError("用户名（3-64位小写字母、数字、点、短横线）或姓名不正确。")
@@ -107,8 +113,9 @@ async def create_staff(
         raise AdminError("这个用户名已经存在。")
     org = await _org_by_code(session, admin, org_code)
     role_value = _role(role)
+    held = grants.guarded(role_value)
     password = secrets.token_urlsafe(12)
-    totp = pyotp.random_base32() if role_value in ROLES_NEEDING_TOTP else None
+    totp = pyotp.random_base32() if role_value in ROLES_NEEDING_TOTP and not held else None
     staff = StaffUser(
         org_id=org.id,
         username=username,
@@ -117,10 +124,17 @@ async def create_staff(
         password_hash=hash_password(password),
         totp_secret=totp,
         email=(email or "").strip() or None,
+        active=not held,
     )
     session.add(staff)
     await session.flush()
-    await audit.record(session, _actor(admin), "staff.created", "staff", staff.id, role=role_value)
+    await audit.record(
+        session, _actor(admin), "staff.created", "staff", staff.id, role=role_value, active=not held
+    )
+    if held:
+        # Nobody learns this password: the approver is given a fresh one.
+        await grants.request(session, admin, staff, GrantAction.create, role_value)
+        return staff, None, None
     uri = pyotp.TOTP(totp).provisioning_uri(name=username, issuer_name="Helpline") if totp else None
     return staff, password, uri
 
@@ -136,17 +150,38 @@ async def _end_sessions(session: AsyncSession, target: StaffUser) -> None:
 
 async def set_active(
     session: AsyncSession, admin: StaffUser, target: StaffUser, active: bool
-) -> None:
+) -> bool:
+    """Deactivate at once; activating an account of a guarded role is a request (False)."""
     _not_self(admin, target)
+    if active and not target.active and grants.guarded(target.role):
+        await _request(session, admin, target, GrantAction.activate, target.role)
+        return False
     target.active = active
     if not active:
         await _end_sessions(session, target)
     action = "staff.activated" if active else "staff.deactivated"
     await audit.record(session, _actor(admin), action, "staff", target.id)
+    return True
 
 
-async def reset_password(session: AsyncSession, admin: StaffUser, target: StaffUser) -> str:
-    """A new one-time password (shown once); unlocks the account and ends its sessions."""
+async def _request(
+    session: AsyncSession, admin: StaffUser, target: StaffUser, action: GrantAction, role: str
+) -> None:
+    try:
+        await grants.request(session, admin, target, action, role)
+    except grants.GrantError as exc:
+        raise AdminError(str(exc)) from exc
+
+
+async def reset_password(session: AsyncSession, admin: StaffUser, target: StaffUser) -> str | None:
+    """A new one-time password (shown once); unlocks the account and ends its sessions.
+
+    For an account of a guarded role it is a request (None): the approver gets the password.
+    """
+    if grants.guarded(target.role):
+        _not_self(admin, target)
+        await _request(session, admin, target, GrantAction.password, target.role)
+        return None
     password = secrets.token_urlsafe(12)
     target.password_hash = hash_password(password)
     target.failed_logins, target.locked_until = 0, None
@@ -155,9 +190,15 @@ async def reset_password(session: AsyncSession, admin: StaffUser, target: StaffU
     return password
 
 
-async def set_role(session: AsyncSession, admin: StaffUser, target: StaffUser, role: str) -> None:
+async def set_role(session: AsyncSession, admin: StaffUser, target: StaffUser, role: str) -> bool:
+    """Change a role at once, or (to a guarded role) ask a second administrator (False)."""
     _not_self(admin, target)
     role_value = _role(role)
+    if role_value == target.role:
+        return True
+    if grants.guarded(role_value):
+        await _request(session, admin, target, GrantAction.role, role_value)
+        return False
     previous, target.role = target.role, role_value
     if role_value in ROLES_NEEDING_TOTP and not target.totp_secret:
         target.totp_secret = pyotp.random_base32()
@@ -171,6 +212,7 @@ async def set_role(session: AsyncSession, admin: StaffUser, target: StaffUser, r
         role=role_value,
         previous_role=previous,
     )
+    return True
 
 
 async def save_targets(session: AsyncSession, admin: StaffUser, minutes: dict[str, int]) -> None:

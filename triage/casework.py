@@ -50,10 +50,19 @@ def _actor(staff: StaffUser) -> str:
     return f"staff:{staff.id}"
 
 
-async def add_note(session: AsyncSession, staff: StaffUser, case: Case, text: str) -> Message:
-    """A private note: staff only, never shown to the reporter."""
+async def add_note(
+    session: AsyncSession, staff: StaffUser, case: Case, text: str, take: bool = True
+) -> Message:
+    """A private note: staff only, never shown to the reporter.
+
+    `take=False` for the hotline operator adding to a call they logged: the note must not
+    make the case theirs (a counsellor takes it from the queue).
+    """
     body = _text(text)
-    await start_work(session, staff, case)
+    if take:
+        await start_work(session, staff, case)
+    else:
+        case.last_activity_at = utcnow()
     note = Message(
         case_id=case.id,
         direction="note",

@@ -40,6 +40,7 @@ class Intake:
     new_case: bool = False
     with_receipt: bool = False
     case_id: int | None = None  # follow-up into a known case (receipt code already checked)
+    logged_by: int | None = None  # the staff member who logged this phone call
 
 
 @dataclass
@@ -77,6 +78,8 @@ async def receive(session: AsyncSession, intake: Intake) -> Received:
         raised = False
     else:
         raised = merge_analysis(case, analysis, received_at)
+    if intake.logged_by is not None:
+        case.logged_by_id = intake.logged_by
     message = Message(
         case_id=case.id,
         direction="in",
@@ -218,6 +221,25 @@ async def _open_case(
         mandatory=case.mandatory,
     )
     return case, receipt
+
+
+async def revealed_at(session: AsyncSession, case: Case) -> datetime:
+    """When the help line learned what the case now says: the receipt of its latest message.
+
+    The one rule for statutory deadlines (docs/escalation.md): a label found later runs from
+    the message that revealed it. For a later message that is that message; for a
+    counsellor's relabel it is the latest message the reporter had sent at relabel time (the
+    counsellor read the label out of the messages received so far, not out of the clock).
+    """
+    latest = (
+        await session.execute(
+            select(Message.created_at)
+            .where(Message.case_id == case.id, Message.direction == "in")
+            .order_by(Message.created_at.desc(), Message.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    return latest or case.received_at
 
 
 def merge_analysis(case: Case, analysis: nlu.Analysis, at: datetime) -> bool:

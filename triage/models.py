@@ -60,6 +60,7 @@ class Channel(enum.StrEnum):
 class ReporterKind(enum.StrEnum):
     student = "student"
     parent = "parent"
+    teacher = "teacher"  # a teacher or other school staff member calling the help phone
     other = "other"
     unknown = "unknown"
 
@@ -177,6 +178,9 @@ class Case(Base):
     conversation_state: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     # Set when this case was merged into another case of the same reporter (issue 5).
     merged_into_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The hotline operator who logged the latest call of this case (issue 14): they may read
+    # and add to it until a counsellor takes it. No foreign key: a plain id like merged_into_id.
+    logged_by_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
 
     reporter: Mapped[Reporter] = relationship(lazy="raise")
     org: Mapped[Organisation] = relationship(lazy="joined")
@@ -232,3 +236,30 @@ class ResponseTarget(Base):
     minutes: Mapped[int] = mapped_column(Integer, nullable=False)
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class GrantAction(enum.StrEnum):
+    create = "create"  # a new account with a guarded role
+    role = "role"  # an existing account changes to a guarded role
+    activate = "activate"  # a deactivated account of a guarded role comes back
+    password = "password"  # noqa: S105 - a new one-time password for a guarded account
+
+
+class RoleGrant(Base):
+    """A request by one administrator that a second must approve (four eyes, issue 14).
+
+    Whatever gives an account a role that reads case content (or the admin role, which decides
+    these requests) waits here until another administrator approves it; see docs/triage.md.
+    """
+
+    __tablename__ = "role_grants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), nullable=False, index=True)
+    action: Mapped[str] = mapped_column(String(16), nullable=False)
+    role: Mapped[str] = mapped_column(String(32), nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), nullable=False)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -4,7 +4,9 @@ Scope: a school's staff see their school's cases; district staff see every case 
 district (the district itself and its schools). Content (messages, labels, analysis,
 elements, notes) of a restricted (sexual-abuse) case is open only to its assigned counsellor
 and the safeguarding lead in scope; everyone else in scope with a case role sees that it
-exists and its deadlines. The matrix is documented in docs/triage.md.
+exists and its deadlines. A hotline operator sees and may add notes to the calls they logged
+until a counsellor takes them (or the case closes), and nothing else. The matrix is documented
+in docs/triage.md.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import HTTPException
-from sqlalchemy import ColumnElement, false, or_, select
+from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from triage.models import Case, CaseStatus, Organisation, OrgKind, Role, StaffUser
@@ -27,6 +29,10 @@ ADMIN_ROLES = frozenset({Role.admin})
 AUDIT_ROLES = frozenset({Role.auditor})
 # Who answers the help phone and logs calls.
 CALL_ROLES = frozenset({Role.hotline, Role.counsellor, Role.safeguarding_lead, Role.duty_officer})
+# Roles that read case content (some or all of it). Giving an account one of these, or the admin
+# role that approves such grants, needs a second administrator (four eyes, triage/grants.py).
+CONTENT_ROLES = CASE_ROLES | {Role.hotline}
+GUARDED_ROLES = CONTENT_ROLES | ADMIN_ROLES
 
 
 def _is_district(staff: StaffUser) -> bool:
@@ -42,6 +48,29 @@ def scope_org_clause(staff: StaffUser, column: Any) -> ColumnElement[bool]:
         )
         return column.in_(scope)
     return column == staff.org_id
+
+
+def own_calls_clause(staff: StaffUser) -> ColumnElement[bool]:
+    """SQL condition for the calls a hotline operator logged that nobody has taken yet."""
+    if staff.role != Role.hotline:
+        return false()
+    return and_(
+        Case.logged_by_id == staff.id,
+        Case.assignee_id.is_(None),
+        Case.status != CaseStatus.closed,
+        scope_org_clause(staff, Case.org_id),
+    )
+
+
+def own_open_call(staff: StaffUser, case: Case) -> bool:
+    """A call this operator logged, not yet taken by a counsellor, not closed."""
+    return (
+        staff.role == Role.hotline
+        and case.logged_by_id == staff.id
+        and case.assignee_id is None
+        and case.status != CaseStatus.closed
+        and in_scope(staff, case)
+    )
 
 
 def visible_cases_clause(staff: StaffUser) -> ColumnElement[bool]:
@@ -60,13 +89,16 @@ def in_scope(staff: StaffUser, case: Case) -> bool:
 
 def can_view(staff: StaffUser, case: Case) -> bool:
     """The case's row: number, status, deadlines (and that it is restricted)."""
-    return staff.role in CASE_ROLES and in_scope(staff, case)
+    return (staff.role in CASE_ROLES and in_scope(staff, case)) or own_open_call(staff, case)
 
 
 def can_view_content(staff: StaffUser, case: Case) -> bool:
     """Messages, labels, analysis, elements, notes, timeline."""
     if not can_view(staff, case):
         return False
+    if own_open_call(staff, case):
+        # The operator heard the call and wrote it down; restricted or not, it is their text.
+        return True
     if not case.restricted:
         return True
     return staff.role in LEAD_ROLES or (
@@ -77,6 +109,11 @@ def can_view_content(staff: StaffUser, case: Case) -> bool:
 def can_act(staff: StaffUser, case: Case) -> bool:
     """Claim, reply, note, relabel, merge, close."""
     return staff.role in WORK_ROLES and can_view_content(staff, case)
+
+
+def can_add_note(staff: StaffUser, case: Case) -> bool:
+    """Notes: whoever may act, and the operator on a call they logged (adds what they learn)."""
+    return can_act(staff, case) or own_open_call(staff, case)
 
 
 def can_claim(staff: StaffUser, case: Case) -> bool:
@@ -133,7 +170,7 @@ async def visible_case(session: AsyncSession, staff: StaffUser, case_id: int) ->
     """The case if `staff` may see its row; 404 otherwise (never reveal other scopes' cases)."""
     case = await session.get(Case, case_id)
     if case is None or not can_view(staff, case):
-        if case is None or staff.role in CASE_ROLES:
+        if case is None or staff.role in CONTENT_ROLES:
             raise HTTPException(status_code=404, detail="没有找到这个个案。")
         raise HTTPException(status_code=403, detail="你的角色无权查看个案。")
     return case

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.web import check_csrf
-from triage import admin
+from triage import admin, grants
 from triage import permissions as perm
 from triage.deps import DbSession, current_staff
 from triage.models import Role, StaffUser
@@ -29,7 +29,7 @@ def _admin_only(request: Request, csrf: str | None, staff: StaffUser) -> None:
 async def _guarded(call: Awaitable[Any]) -> Any:
     try:
         return await call
-    except admin.AdminError as exc:
+    except (admin.AdminError, grants.GrantError) as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from exc
 
 
@@ -67,11 +67,14 @@ async def staff_list(
     session: AsyncSession = DbSession,
 ) -> Response:
     _admin_only(request, None, staff)
+    people = await admin.staff_in_scope(session, staff)
     return render(
         request,
         "console/admin_staff.html",
         staff,
-        people=await admin.staff_in_scope(session, staff),
+        people=people,
+        names={p.id: p.username for p in people},
+        pending=await grants.pending_in_scope(session, staff),
         orgs=await admin.orgs_in_scope(session, staff),
         roles=list(Role),
         msg=request.query_params.get("msg"),
@@ -94,6 +97,8 @@ async def add_staff(
     created, password, uri = await _guarded(
         admin.create_staff(session, staff, username, display_name, role, org, email)
     )
+    if password is None:
+        return back_to("/console/admin/staff", "grant_requested")
     # The password and the TOTP key are shown once, on this page, and never stored in clear.
     return render(
         request,
@@ -137,11 +142,11 @@ async def set_active(
     staff: StaffUser = Depends(current_staff),
     session: AsyncSession = DbSession,
 ) -> Response:
-    async def do(s: AsyncSession, a: StaffUser, t: StaffUser) -> None:
-        await admin.set_active(s, a, t, active)
+    async def do(s: AsyncSession, a: StaffUser, t: StaffUser) -> bool:
+        return await admin.set_active(s, a, t, active)
 
-    await _staff_action(request, csrf_token_field, staff, session, staff_id, do)
-    return back_to("/console/admin/staff", "staff_updated")
+    done = await _staff_action(request, csrf_token_field, staff, session, staff_id, do)
+    return back_to("/console/admin/staff", "staff_updated" if done else "grant_requested")
 
 
 @router.post("/staff/{staff_id}/password")
@@ -155,6 +160,8 @@ async def reset_password(
     password = await _staff_action(
         request, csrf_token_field, staff, session, staff_id, admin.reset_password
     )
+    if password is None:
+        return back_to("/console/admin/staff", "grant_requested")
     person = await session.get(StaffUser, staff_id)
     return render(
         request, "console/admin_secret.html", staff, person=person, password=password, totp_uri=None
@@ -170,11 +177,54 @@ async def set_role(
     staff: StaffUser = Depends(current_staff),
     session: AsyncSession = DbSession,
 ) -> Response:
-    async def do(s: AsyncSession, a: StaffUser, t: StaffUser) -> None:
-        await admin.set_role(s, a, t, role)
+    async def do(s: AsyncSession, a: StaffUser, t: StaffUser) -> bool:
+        return await admin.set_role(s, a, t, role)
 
-    await _staff_action(request, csrf_token_field, staff, session, staff_id, do)
-    return back_to("/console/admin/staff", "staff_updated")
+    done = await _staff_action(request, csrf_token_field, staff, session, staff_id, do)
+    return back_to("/console/admin/staff", "staff_updated" if done else "grant_requested")
+
+
+async def _grant(call: Awaitable[Any]) -> Any:
+    try:
+        return await _guarded(call)
+    except LookupError as exc:
+        raise HTTPException(status_code=404, detail="没有找到这项申请。") from exc
+
+
+@router.post("/grants/{grant_id}/approve")
+async def approve_grant(
+    request: Request,
+    grant_id: int,
+    csrf_token_field: str = Form("", alias="csrf_token"),
+    staff: StaffUser = Depends(current_staff),
+    session: AsyncSession = DbSession,
+) -> Response:
+    """The second administrator approves; new credentials are shown to them once."""
+    _admin_only(request, csrf_token_field, staff)
+    issued = await _grant(grants.approve(session, staff, grant_id))
+    if issued.password is None and issued.totp_uri is None:
+        return back_to("/console/admin/staff", "grant_approved")
+    return render(
+        request,
+        "console/admin_secret.html",
+        staff,
+        person=issued.person,
+        password=issued.password,
+        totp_uri=issued.totp_uri,
+    )
+
+
+@router.post("/grants/{grant_id}/refuse")
+async def refuse_grant(
+    request: Request,
+    grant_id: int,
+    csrf_token_field: str = Form("", alias="csrf_token"),
+    staff: StaffUser = Depends(current_staff),
+    session: AsyncSession = DbSession,
+) -> Response:
+    _admin_only(request, csrf_token_field, staff)
+    await _grant(grants.refuse(session, staff, grant_id))
+    return back_to("/console/admin/staff", "grant_refused")
 
 
 @router.get("/targets")

@@ -49,6 +49,7 @@ async def case_page(
         "can_release": perm.can_release(staff, case) and case.assignee_id is not None,
         "can_reassign": perm.can_reassign(staff, case),
         "can_act": perm.can_act(staff, case) and case.status != "closed",
+        "can_note": perm.can_add_note(staff, case) and case.status != "closed",
         "msg": request.query_params.get("msg"),
     }
     names = await caseview.staff_names(session, {case.assignee_id} - {None})  # type: ignore[arg-type]
@@ -72,12 +73,18 @@ Action = Callable[[AsyncSession, StaffUser, Case], Awaitable[str | None]]
 
 
 async def _act(
-    request: Request, csrf: str, staff: StaffUser, session: AsyncSession, case_id: int, do: Action
+    request: Request,
+    csrf: str,
+    staff: StaffUser,
+    session: AsyncSession,
+    case_id: int,
+    do: Action,
+    allowed: Callable[[StaffUser, Case], bool] = perm.can_act,
 ) -> Response:
     """CSRF, visibility (404), permission to act (403), then the action; errors become 400/409."""
     check_csrf(request, csrf)
     case = await perm.visible_case(session, staff, case_id)
-    perm.require(perm.can_act(staff, case))
+    perm.require(allowed(staff, case))
     if case.status == "closed":
         raise HTTPException(status_code=409, detail="个案已经结案。")
     try:
@@ -115,10 +122,13 @@ async def note(
     session: AsyncSession = DbSession,
 ) -> Response:
     async def do(s: AsyncSession, st: StaffUser, case: Case) -> str:
-        await casework.add_note(s, st, case, text)
+        # The hotline operator adds to their call without taking it.
+        await casework.add_note(s, st, case, text, take=perm.can_act(st, case))
         return "noted"
 
-    return await _act(request, csrf_token_field, staff, session, case_id, do)
+    return await _act(
+        request, csrf_token_field, staff, session, case_id, do, allowed=perm.can_add_note
+    )
 
 
 @router.post("/{case_id}/labels")

@@ -193,7 +193,7 @@ def _check_compliance_xlsx(content: bytes, outcomes: Counter) -> None:
     assert book.sheetnames == ["汇总", "明细"]
     details = list(book["明细"].iter_rows(min_row=5, values_only=True))
     assert len(details) == outcomes["due"]
-    results = Counter(row[8] for row in details)
+    results = Counter(row[9] for row in details)  # 是否按时, after the stated and the entry time
     assert results["按时"] == outcomes["on_time"] and results["逾期"] == outcomes["late"]
     assert results["未按时报告"] == outcomes["missed"]
     summary = list(book["汇总"].iter_rows(min_row=5, values_only=True))

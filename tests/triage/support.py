@@ -34,6 +34,23 @@ async def new_case(
         return got.case.id
 
 
+async def new_call(text: str, org: str, operator_id: int) -> int:
+    """A phone call logged by a hotline operator (as bot/calls.py logs it); returns its case id."""
+    async with session_scope() as s:
+        got = await receive(
+            s,
+            Intake(
+                channel="phone",
+                reporter_ref=f"call:{org}-{text[:4]}-{operator_id}",
+                text=text,
+                reporter_kind="parent",
+                org_code=org,
+                logged_by=operator_id,
+            ),
+        )
+        return got.case.id
+
+
 async def staff_id(username: str) -> int:
     async with session_scope() as s:
         return (

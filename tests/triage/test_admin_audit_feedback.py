@@ -17,7 +17,7 @@ from helpline.db import session_scope
 from tests.conftest import csrf_from, login
 from tests.triage.support import BULLYING, load_case, new_case
 from triage import feedback
-from triage.models import StaffUser
+from triage.models import RoleGrant, StaffUser
 
 
 async def _csrf(client) -> str:
@@ -53,6 +53,21 @@ async def test_admin_creates_account_that_can_log_in(client):
             "org": "sch-b",
         },
     )
+    # Issue 14 (four eyes): a counsellor account is a request; a second admin approves it and
+    # is the one handed the credentials (tests/triage/test_four_eyes.py has the whole rule).
+    assert r.status_code == 303 and "grant_requested" in r.headers["location"]
+    async with session_scope() as s:
+        staff = (
+            await s.execute(select(StaffUser).where(StaffUser.username == "counsellor.c"))
+        ).scalar_one()
+        grant = (
+            await s.execute(select(RoleGrant).where(RoleGrant.staff_id == staff.id))
+        ).scalar_one()
+    client.cookies.clear()
+    await login(client, "admin2.district")
+    r = await client.post(
+        f"/console/admin/grants/{grant.id}/approve", data={"csrf_token": await _csrf(client)}
+    )
     assert r.status_code == 200
     password = re.search(r'id="new-password">([^<]+)<', r.text).group(1)
     assert "otpauth://" in r.text
@@ -60,7 +75,7 @@ async def test_admin_creates_account_that_can_log_in(client):
         staff = (
             await s.execute(select(StaffUser).where(StaffUser.username == "counsellor.c"))
         ).scalar_one()
-        assert staff.password_hash != password and staff.org.code == "sch-b"
+        assert staff.password_hash != password and staff.org.code == "sch-b" and staff.active
     r = await client.post(
         f"/console/admin/staff/{staff.id}/active",
         data={"csrf_token": await _csrf(client), "active": "false"},

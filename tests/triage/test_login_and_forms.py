@@ -17,7 +17,7 @@ from helpline.settings import reset_settings
 from tests.conftest import DEMO_PASSWORD, csrf_from, login
 from tests.triage.support import BULLYING, new_case, staff_id
 from triage.deps import SESSION_COOKIE
-from triage.models import Case, LabelFeedback, Message, Organisation, StaffUser
+from triage.models import Case, LabelFeedback, Message, Organisation, RoleGrant, StaffUser
 
 
 async def _password_only(client, username: str):
@@ -105,6 +105,9 @@ def _payloads(other_case: int, staff: int) -> dict[str, dict]:
         "/console/admin/staff/{staff_id}/password": {},
         "/console/admin/staff/{staff_id}/role": {"role": "admin"},
         "/console/admin/targets": {"emergency": 1, "high": 2, "medium": 3, "low": 4},
+        "/console/alerts/{delivery_id}/acknowledge": {},
+        "/console/admin/grants/{grant_id}/approve": {},
+        "/console/admin/grants/{grant_id}/refuse": {},
     }
 
 
@@ -123,11 +126,26 @@ async def _snapshot() -> tuple:
             )
         ).all()
         reports = (await s.execute(select(StatutoryReport.id, StatutoryReport.state))).all()
+        reports += (await s.execute(select(RoleGrant.id, RoleGrant.state))).all()
         counts = [
             (await s.execute(select(func.count()).select_from(table))).scalar_one()
             for table in (Message, LabelFeedback, Organisation)
         ]
     return sorted(map(tuple, cases)), sorted(staff), sorted(reports), counts
+
+
+async def _pending_grant() -> int:
+    """A four-eyes request by admin2.district that admin.district could approve (issue 14)."""
+    from triage import admin, grants
+
+    async with session_scope() as s:
+        other = await s.get(StaffUser, await staff_id("admin2.district"))
+        person, _, _ = await admin.create_staff(
+            s, other, "pending.lead", "待批准", "safeguarding_lead", "sch-a", None
+        )
+        grant = await grants.pending_for(s, person)
+        assert grant is not None
+        return grant.id
 
 
 async def test_forged_posts_to_every_console_form_are_refused_and_change_nothing(client):
@@ -139,7 +157,9 @@ async def test_forged_posts_to_every_console_form_are_refused_and_change_nothing
         report = (await case_reports(s, case_id))[0].id
     counsellor = await staff_id("counsellor.a")
     patterns = _payloads(other, counsellor)
-    ids = {"case_id": case_id, "report_id": report, "staff_id": counsellor}
+    grant = await _pending_grant()
+    ids = {"case_id": case_id, "report_id": report, "staff_id": counsellor, "grant_id": grant}
+    ids["delivery_id"] = 999_999  # the CSRF check comes first: no delivery needed
     routes = {
         route.path
         for router in assembly.routers()

@@ -12,10 +12,20 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import csrf_from, login
-from tests.triage.support import BULLYING, SEXUAL_ABUSE, load_case, new_case, staff_id
+from tests.triage.support import (
+    BULLYING,
+    SEXUAL_ABUSE,
+    load_case,
+    new_call,
+    new_case,
+    staff_id,
+)
 
 OWN, OTHER, RESTRICTED = "own", "other", "restricted"
-ALL = {OWN, OTHER, RESTRICTED}
+# A call hotline.district logged: a bullying case of sch-a. For everyone else it is a case of
+# sch-a like OWN; the operator may read it and add notes until a counsellor takes it (issue 14).
+CALL = "call"
+ALL = {OWN, OTHER, RESTRICTED, CALL}
 NONE: set[str] = set()
 
 # username -> what that person may do; case routes list the case kinds where they may.
@@ -25,32 +35,32 @@ MATRIX: dict[str, dict[str, object]] = {
         "next": True,
         "admin": False,
         "audit": NONE,
-        "row": {OWN, RESTRICTED},
-        "content": {OWN},
-        "claim": {OWN},
-        "release": {OWN},
+        "row": {OWN, CALL, RESTRICTED},
+        "content": {OWN, CALL},
+        "claim": {OWN, CALL},
+        "release": {OWN, CALL},
         "reassign": NONE,
-        "act": {OWN},
+        "act": {OWN, CALL},
     },
     "lead.a": {
         "queue": True,
         "next": True,
         "admin": False,
         "audit": NONE,
-        "row": {OWN, RESTRICTED},
-        "content": {OWN, RESTRICTED},
-        "claim": {OWN, RESTRICTED},
-        "release": {OWN, RESTRICTED},
-        "reassign": {OWN, RESTRICTED},
-        "act": {OWN, RESTRICTED},
+        "row": {OWN, CALL, RESTRICTED},
+        "content": {OWN, CALL, RESTRICTED},
+        "claim": {OWN, CALL, RESTRICTED},
+        "release": {OWN, CALL, RESTRICTED},
+        "reassign": {OWN, CALL, RESTRICTED},
+        "act": {OWN, CALL, RESTRICTED},
     },
     "duty.a": {
         "queue": True,
         "next": False,
         "admin": False,
         "audit": NONE,
-        "row": {OWN, RESTRICTED},
-        "content": {OWN},
+        "row": {OWN, CALL, RESTRICTED},
+        "content": {OWN, CALL},
         "claim": NONE,
         "release": NONE,
         "reassign": NONE,
@@ -62,7 +72,7 @@ MATRIX: dict[str, dict[str, object]] = {
         "admin": False,
         "audit": NONE,
         "row": ALL,
-        "content": {OWN, OTHER},
+        "content": {OWN, OTHER, CALL},
         "claim": NONE,
         "release": NONE,
         "reassign": NONE,
@@ -73,12 +83,13 @@ MATRIX: dict[str, dict[str, object]] = {
         "next": False,
         "admin": False,
         "audit": NONE,
-        "row": NONE,
-        "content": NONE,
+        "row": {CALL},
+        "content": {CALL},
         "claim": NONE,
         "release": NONE,
         "reassign": NONE,
         "act": NONE,
+        "note": {CALL},  # adds to the call they logged, without taking it
     },
     "admin.district": {
         "queue": False,
@@ -109,6 +120,32 @@ MATRIX: dict[str, dict[str, object]] = {
 CONTENT_MARKER = "对话与内部备注"
 
 
+async def _cases() -> dict[str, int]:
+    """The four cases each person is tried against (the call logged by hotline.district)."""
+    return {
+        OWN: await new_case(BULLYING, "sch-a"),
+        OTHER: await new_case(BULLYING, "sch-b"),
+        RESTRICTED: await new_case(SEXUAL_ABUSE, "sch-a"),
+        CALL: await new_call(BULLYING, "sch-a", await staff_id("hotline.district")),
+    }
+
+
+async def _grant_by_the_other_admin() -> int:
+    """A pending request by admin2.district (admin.district may decide it; nobody else)."""
+    from helpline.db import session_scope
+    from triage import admin, grants
+    from triage.models import StaffUser
+
+    async with session_scope() as s:
+        other = await s.get(StaffUser, await staff_id("admin2.district"))
+        person, _, _ = await admin.create_staff(
+            s, other, "asked.lead", "待批准", "safeguarding_lead", "sch-a", None
+        )
+        grant = await grants.pending_for(s, person)
+        assert grant is not None
+        return grant.id
+
+
 def _ok(status: int) -> bool:
     return status not in (403, 404) and status < 500
 
@@ -122,11 +159,7 @@ def _check(failures: list[str], what: str, status: int, allowed: bool) -> None:
 
 @pytest.mark.parametrize("username", list(MATRIX))
 async def test_permission_matrix(client, username):
-    cases = {
-        OWN: await new_case(BULLYING, "sch-a"),
-        OTHER: await new_case(BULLYING, "sch-b"),
-        RESTRICTED: await new_case(SEXUAL_ABUSE, "sch-a"),
-    }
+    cases = await _cases()
     numbers = {kind: f"{cid}" for kind, cid in cases.items()}
     counsellor_a, counsellor_b = await staff_id("counsellor.a"), await staff_id("counsellor.b")
     expect = MATRIX[username]
@@ -172,8 +205,10 @@ async def test_permission_matrix(client, username):
         }
         for action, data in acts.items():
             status = await post(f"{base}/{action}", **data)
-            _check(failures, f"{action} {kind}", status, kind in expect["act"])
+            allowed = expect.get(action, expect["act"])
+            _check(failures, f"{action} {kind}", status, kind in allowed)  # type: ignore[operator]
     _check(failures, "take next", await post("/console/queue/next"), expect["next"])
+    grant_id = await _grant_by_the_other_admin()
     admin = expect["admin"]
     for url in ("/console/admin/schools", "/console/admin/staff", "/console/admin/targets"):
         _check(failures, f"GET {url}", (await client.get(url)).status_code, admin)
@@ -189,10 +224,29 @@ async def test_permission_matrix(client, username):
         f"/console/admin/staff/{counsellor_b}/password": {},
         f"/console/admin/staff/{counsellor_b}/active": {"active": "false"},
         "/console/admin/targets": {"emergency": 5, "high": 30, "medium": 240, "low": 1440},
+        f"/console/admin/grants/{grant_id}/approve": {},
+        f"/console/admin/grants/{grant_id}/refuse": {},  # 400 once approved: the door was open
     }
     for url, data in admin_posts.items():
         _check(failures, f"POST {url}", await post(url, **data), admin)
     assert not failures, "\n".join(failures)
+    await _no_content_account_from_one_admin()
+
+
+async def _no_content_account_from_one_admin() -> None:
+    """Whoever posted above: the counsellor account asked for is not active, the password of
+    counsellor.b is unchanged, and only admin.district (not the requester) approved a grant."""
+    from helpline.db import session_scope
+    from triage.models import RoleGrant, StaffUser
+
+    async with session_scope() as s:
+        new = (
+            await s.execute(select(StaffUser).where(StaffUser.username == "new.person"))
+        ).scalar_one_or_none()
+        assert new is None or not new.active
+        for grant in (await s.execute(select(RoleGrant))).scalars():
+            if grant.state == "approved":
+                assert grant.decided_by_id != grant.requested_by_id
 
 
 # The console routes that other packages add (escalation, registers, bot), same people, same
@@ -202,10 +256,10 @@ OWN_SEND, OTHER_SEND = "own_send", "other_send"
 PLUGIN_MATRIX: dict[str, dict[str, object]] = {
     "counsellor.a": {
         "deadlines": True,
-        "record": {OWN, RESTRICTED},
-        "acknowledge": {OWN, RESTRICTED},
-        "fast_report": {OWN},
-        "attachment": {OWN},
+        "record": {OWN, CALL, RESTRICTED},
+        "acknowledge": {OWN, CALL, RESTRICTED},
+        "fast_report": {OWN, CALL},
+        "attachment": {OWN, CALL},
         "statistics": False,
         "compliance": False,
         "register": False,
@@ -215,23 +269,23 @@ PLUGIN_MATRIX: dict[str, dict[str, object]] = {
     },
     "lead.a": {
         "deadlines": True,
-        "record": {OWN, RESTRICTED},
-        "acknowledge": {OWN, RESTRICTED},
-        "fast_report": {OWN, RESTRICTED},
-        "attachment": {OWN, RESTRICTED},
+        "record": {OWN, CALL, RESTRICTED},
+        "acknowledge": {OWN, CALL, RESTRICTED},
+        "fast_report": {OWN, CALL, RESTRICTED},
+        "attachment": {OWN, CALL, RESTRICTED},
         "statistics": True,
         "compliance": True,
         "register": True,
-        "register_edit": {OWN},  # the own school's bullying case; the restricted one is not
+        "register_edit": {OWN, CALL},  # the own school's bullying case; the restricted one is not
         "deliveries": {OWN_SEND},
         "calls": True,
     },
     "duty.a": {
         "deadlines": True,
-        "record": {OWN, RESTRICTED},
-        "acknowledge": {OWN, RESTRICTED},
-        "fast_report": {OWN},
-        "attachment": {OWN},
+        "record": {OWN, CALL, RESTRICTED},
+        "acknowledge": {OWN, CALL, RESTRICTED},
+        "fast_report": {OWN, CALL},
+        "attachment": {OWN, CALL},
         "statistics": False,
         "compliance": True,
         "register": False,
@@ -243,8 +297,8 @@ PLUGIN_MATRIX: dict[str, dict[str, object]] = {
         "deadlines": True,
         "record": ALL,
         "acknowledge": ALL,
-        "fast_report": {OWN, OTHER},
-        "attachment": {OWN, OTHER},
+        "fast_report": {OWN, OTHER, CALL},
+        "attachment": {OWN, OTHER, CALL},
         "statistics": False,
         "compliance": True,
         "register": False,
@@ -257,7 +311,7 @@ PLUGIN_MATRIX: dict[str, dict[str, object]] = {
         "record": NONE,
         "acknowledge": NONE,
         "fast_report": NONE,
-        "attachment": NONE,
+        "attachment": {CALL},  # content of their own call
         "statistics": False,
         "compliance": False,
         "register": False,
@@ -327,6 +381,8 @@ COVERED_ROUTES = {
     ("POST", "/console/admin/staff/{staff_id}/role"): "admin",
     ("GET", "/console/admin/targets"): "admin",
     ("POST", "/console/admin/targets"): "admin",
+    ("POST", "/console/admin/grants/{grant_id}/approve"): "admin (four eyes)",
+    ("POST", "/console/admin/grants/{grant_id}/refuse"): "admin (four eyes)",
     ("GET", "/console/deadlines"): "deadlines",
     ("POST", "/console/cases/{case_id}/reports/{report_id}"): "record",
     ("POST", "/console/cases/{case_id}/acknowledge"): "acknowledge",
@@ -396,11 +452,7 @@ async def _plugin_fixtures(cases: dict[str, int]) -> tuple[dict[str, int], dict[
 
 @pytest.mark.parametrize("username", list(PLUGIN_MATRIX))
 async def test_permission_matrix_of_other_packages_routes(client, username):
-    cases = {
-        OWN: await new_case(BULLYING, "sch-a"),
-        OTHER: await new_case(BULLYING, "sch-b"),
-        RESTRICTED: await new_case(SEXUAL_ABUSE, "sch-a"),
-    }
+    cases = await _cases()
     reports, files, sends = await _plugin_fixtures(cases)
     expect = PLUGIN_MATRIX[username]
     assert (await login(client, username)).status_code == 303

@@ -1,0 +1,189 @@
+"""Four eyes: what would let an account read case content waits for a second administrator.
+
+Separation of duties (issue 14, docs/triage.md "Separation of duties"): an administrator manages
+accounts but reads no case, and may not make an account that does on their own. Creating an
+account with a guarded role (every role that reads case content, and the admin role that
+decides these requests), changing an account to such a role, activating such an account again
+and issuing a new password for one are *requests*; another administrator whose scope covers
+the account approves or refuses them. Whoever asked cannot approve. The one-time password and
+the authenticator key of an approved account are shown once, to the approver: the requester
+never holds them. Requests, approvals, refusals and withdrawals are audited (ids and roles).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+import pyotp
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpline import audit
+from helpline.db import utcnow
+from triage import permissions as perm
+from triage.auth import ROLES_NEEDING_TOTP, StaffSession, hash_password
+from triage.models import GrantAction, Organisation, RoleGrant, StaffUser
+
+
+class GrantError(ValueError):
+    """Shown to the administrator as it is (fixed Chinese sentences only)."""
+
+
+@dataclass(frozen=True)
+class Issued:
+    """Credentials issued by an approval, shown once to the approver."""
+
+    person: StaffUser
+    password: str | None
+    totp_uri: str | None
+
+
+def guarded(role: str) -> bool:
+    """A role whose grant needs a second administrator."""
+    return role in perm.GUARDED_ROLES
+
+
+def _actor(staff: StaffUser) -> str:
+    return f"staff:{staff.id}"
+
+
+async def pending_for(session: AsyncSession, target: StaffUser) -> RoleGrant | None:
+    return (
+        await session.execute(
+            select(RoleGrant).where(RoleGrant.staff_id == target.id, RoleGrant.state == "pending")
+        )
+    ).scalar_one_or_none()
+
+
+async def request(
+    session: AsyncSession, admin: StaffUser, target: StaffUser, action: GrantAction, role: str
+) -> RoleGrant:
+    """Ask a second administrator to approve `action` (one open request per account)."""
+    if await pending_for(session, target) is not None:
+        raise GrantError("这个账号已有一项待批准的申请，请等另一位管理员处理。")
+    grant = RoleGrant(
+        staff_id=target.id,
+        action=action,
+        role=role,
+        state="pending",
+        requested_by_id=admin.id,
+        requested_at=utcnow(),
+    )
+    session.add(grant)
+    await session.flush()
+    await audit.record(
+        session,
+        _actor(admin),
+        "grant.requested",
+        "staff",
+        target.id,
+        grant_id=grant.id,
+        grant_action=str(action),
+        role=role,
+    )
+    return grant
+
+
+async def pending_in_scope(session: AsyncSession, admin: StaffUser) -> list[RoleGrant]:
+    """Open requests for accounts in the administrator's scope, oldest first."""
+    rows = await session.execute(
+        select(RoleGrant)
+        .join(StaffUser, StaffUser.id == RoleGrant.staff_id)
+        .where(RoleGrant.state == "pending", perm.scope_org_clause(admin, StaffUser.org_id))
+        .order_by(RoleGrant.requested_at, RoleGrant.id)
+    )
+    return list(rows.scalars())
+
+
+async def _open_grant(session: AsyncSession, admin: StaffUser, grant_id: int) -> RoleGrant:
+    """The pending request if its account lies in the administrator's scope (else LookupError)."""
+    grant = await session.get(RoleGrant, grant_id)
+    target = await session.get(StaffUser, grant.staff_id) if grant is not None else None
+    if grant is None or target is None:
+        raise LookupError("grant")
+    in_scope = await session.execute(
+        select(Organisation.id).where(
+            Organisation.id == target.org_id, perm.scope_org_clause(admin, Organisation.id)
+        )
+    )
+    if in_scope.first() is None:
+        raise LookupError("grant")
+    if grant.state != "pending":
+        raise GrantError("这项申请已经处理过了。")
+    return grant
+
+
+async def approve(session: AsyncSession, approver: StaffUser, grant_id: int) -> Issued:
+    """Carry out a request another administrator made; returns what to hand over once."""
+    grant = await _open_grant(session, approver, grant_id)
+    if grant.requested_by_id == approver.id:
+        raise GrantError("不能批准自己提出的申请，需要另一位管理员批准。")
+    target = await session.get(StaffUser, grant.staff_id)
+    assert target is not None
+    if target.id == approver.id:
+        raise GrantError("不能批准与自己账号有关的申请。")
+    issued = await _apply(session, grant, target)
+    grant.state, grant.decided_by_id, grant.decided_at = "approved", approver.id, utcnow()
+    await audit.record(
+        session,
+        _actor(approver),
+        "grant.approved",
+        "staff",
+        target.id,
+        grant_id=grant.id,
+        grant_action=grant.action,
+        role=grant.role,
+        requested_by=grant.requested_by_id,
+    )
+    return issued
+
+
+async def refuse(session: AsyncSession, admin: StaffUser, grant_id: int) -> RoleGrant:
+    """Refuse a request (or withdraw one's own); nothing changes on the account."""
+    grant = await _open_grant(session, admin, grant_id)
+    own = grant.requested_by_id == admin.id
+    grant.state = "withdrawn" if own else "refused"
+    grant.decided_by_id, grant.decided_at = admin.id, utcnow()
+    await audit.record(
+        session,
+        _actor(admin),
+        "grant.withdrawn" if own else "grant.refused",
+        "staff",
+        grant.staff_id,
+        grant_id=grant.id,
+        grant_action=grant.action,
+        role=grant.role,
+    )
+    return grant
+
+
+def _new_password(target: StaffUser) -> str:
+    password = secrets.token_urlsafe(12)
+    target.password_hash = hash_password(password)
+    target.failed_logins, target.locked_until = 0, None
+    return password
+
+
+def _new_totp(target: StaffUser) -> str:
+    target.totp_secret = pyotp.random_base32()
+    return pyotp.TOTP(target.totp_secret).provisioning_uri(
+        name=target.username, issuer_name="Helpline"
+    )
+
+
+async def _apply(session: AsyncSession, grant: RoleGrant, target: StaffUser) -> Issued:
+    await session.execute(delete(StaffSession).where(StaffSession.staff_id == target.id))
+    needs_totp = grant.role in ROLES_NEEDING_TOTP
+    if grant.action == GrantAction.create:
+        target.role, target.active = grant.role, True
+        uri = _new_totp(target) if needs_totp else None
+        return Issued(target, _new_password(target), uri)
+    if grant.action == GrantAction.role:
+        target.role = grant.role
+        uri = _new_totp(target) if needs_totp and not target.totp_secret else None
+        return Issued(target, None, uri)
+    if grant.action == GrantAction.activate:
+        target.active = True
+        return Issued(target, None, None)
+    return Issued(target, _new_password(target), None)  # GrantAction.password
