@@ -95,3 +95,38 @@ def test_short_replies_are_general_and_low(pipeline):
         assert analysis.labels == ["general"], text
         assert analysis.urgency == "low", text
     assert "sexual_abuse" in pipeline.analyze("他摸我").labels
+
+
+def _harm_lines_without_rule_evidence(pipeline, data_dir):
+    from nlu.normalize import model_text
+    from nlu.rules import apply_rules
+
+    lines = []
+    for name in ("test", "dev", "blind"):
+        for example in load_test_examples(data_dir / "nlu" / name):
+            found = apply_rules(pipeline.rulebook, model_text(example.text))
+            if "general" not in example.labels and not (
+                found.labels or found.concepts or found.topic_labels
+            ):
+                lines.append(example)
+    return lines
+
+
+def _harm_recall(pipeline, lines) -> float:
+    analyses = pipeline.analyze_many([e.text for e in lines])
+    return sum(bool(set(a.labels) & set(e.labels)) for a, e in zip(analyses, lines)) / len(lines)
+
+
+def test_the_model_carries_harm_lines_the_rules_do_not_see(pipeline, trained_paths):
+    """Issue 15: a model test on lines with no rule evidence at all, so that the rules cannot
+    pass it for the model; a control backend that always answers general must fail it
+    (measured 2026-12-07: model 522 of 591 = 0.883, control 0)."""
+    from nlu.pipeline import Pipeline
+    from tests.nlu.conftest import FixedBackend
+
+    lines = _harm_lines_without_rule_evidence(pipeline, trained_paths.data_dir)
+    assert len(lines) >= 400
+    floor = 0.85
+    assert _harm_recall(pipeline, lines) >= floor
+    control = Pipeline(FixedBackend(), trained_paths, thresholds={})
+    assert _harm_recall(control, lines) < floor
