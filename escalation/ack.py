@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation import timers
+from escalation import fallback, timers
 from escalation.models import Delivery, Escalation, EscalationPolicy
 from escalation.outcomes import LIVE
 from helpline import audit
@@ -102,6 +102,7 @@ async def acknowledge(
             now + timedelta(minutes=policy.reack_minutes),
             escalation_id=escalation.id,
         )
+    await fallback.after_acknowledge(session, escalation, now)
     await audit.record(
         session,
         actor,

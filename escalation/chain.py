@@ -59,10 +59,12 @@ async def choose_policy(session: AsyncSession, case: Case) -> EscalationPolicy |
 
 
 async def start_chain(
-    session: AsyncSession, case: Case, reason: str, now: datetime
+    session: AsyncSession, case: Case, reason: str, now: datetime, force: bool = False
 ) -> Escalation | None:
-    """Open a chain whose first step is due at once (a timer row in the caller's transaction)."""
-    if not should_start(case):
+    """Open a chain whose first step is due at once (a timer row in the caller's transaction).
+
+    `force` starts one whatever the urgency (a case routed up to the district, fallback.py)."""
+    if not force and not should_start(case):
         return None
     policy = await choose_policy(session, case)
     if policy is None:
@@ -326,6 +328,11 @@ async def run_reack(session: AsyncSession, timer: Timer, now: datetime) -> None:
     case = await session.get(Case, escalation.case_id)
     policy = await session.get(EscalationPolicy, escalation.policy_id)
     assert case is not None and policy is not None
+    from escalation import fallback  # fallback builds on this module
+
+    if timer.step == fallback.UNOWNED_CHECK:
+        await fallback.realert_unowned(session, escalation, case, now)
+        return
     if await _progressed(session, case, escalation.acked_at):
         return
     escalation.state = "active"

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 def register_hooks() -> None:
     """Reports and chains with each case; the case page panel; the close guard."""
+    from escalation import fallback
     from escalation import hooks as handlers
     from escalation.incidents import console_banner
     from escalation.panel import case_panel
@@ -22,6 +23,9 @@ def register_hooks() -> None:
         CONSOLE_SCRIPTS.append(LIVE_ALERTS_SCRIPT)
     hooks.case_opened.append(handlers.on_case_opened)
     hooks.case_raised.append(handlers.on_case_raised)
+    # After the chain exists: a case nobody at its organisation may take goes up.
+    hooks.case_opened.append(fallback.on_case_opened)
+    hooks.case_raised.append(fallback.on_case_raised)
     hooks.close_guards.append(close_guard)
     hooks.case_panels.append(case_panel)
     hooks.nav_links.append(nav_links)

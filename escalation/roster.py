@@ -24,6 +24,7 @@ def calendar_years() -> frozenset[int]:
     return frozenset(day.year for day in chinese_calendar.holidays)
 
 
+@lru_cache(maxsize=8192)  # asked for every shift at every check; the calendar is fixed
 def day_keys(day: date) -> tuple[str, ...]:
     """The roster keys that apply on `day`, most specific first.
 
@@ -34,12 +35,12 @@ def day_keys(day: date) -> tuple[str, ...]:
     rules = settings()["holidays"]
     if day.year not in calendar_years():
         return (weekday,)  # a year the calendar does not know yet: plain weekdays
-    holiday = chinese_calendar.is_holiday(day)
-    if holiday and day.weekday() < 5:
-        return ("holiday", rules["holiday_as"])
-    if holiday:
-        return ("holiday", weekday)
-    if day.weekday() >= 5:  # a weekend day that is a working day: 调休
+    # chinese_calendar counts every plain weekend as a holiday (with no name): only a named
+    # one is a statutory holiday, else a roster's `holiday` shifts would replace every weekend.
+    off, name = chinese_calendar.get_holiday_detail(day)
+    if off and name is not None:
+        return ("holiday", rules["holiday_as"] if day.weekday() < 5 else weekday)
+    if not off and day.weekday() >= 5:  # a weekend day that is a working day: 调休
         return (rules["workday_as"],)
     return (weekday,)
 

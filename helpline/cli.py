@@ -34,10 +34,12 @@ console = Console(stderr=True)
 
 def _mount_optional() -> None:
     """Sub-commands owned by the higher packages."""
+    from escalation.cli import config_check
     from nlu.cli import app as nlu_app
     from registers.cli import demo_generate
     from triage.feedback import export_feedback
 
+    config_app.command("check")(config_check)
     nlu_app.command("export-feedback")(export_feedback)
     demo_app.command("generate")(demo_generate)
     app.add_typer(nlu_app, name="nlu", help="Chinese message understanding.")
@@ -156,11 +158,16 @@ async def _verify():  # noqa: ANN202
 def demo_load(
     config: Path = typer.Option(None, help="demo YAML (default data/demo/config.yaml)"),
     password: str = typer.Option(None, help="one password for every demo login"),
+    allow_gaps: bool = typer.Option(
+        False, "--allow-gaps", help="load even if `helpline config check` finds gaps"
+    ),
 ) -> None:
     """Create the demo district, schools, staff, rosters and policies; print new logins."""
+    from escalation.cli import check_report
     from helpline.assembly import load_demo
 
     path = config or get_settings().data_dir / "demo" / "config.yaml"
+    _refuse_gaps(*check_report(path), allow_gaps)
     logins = asyncio.run(load_demo(path, password))
     if not logins:
         typer.echo("demo configuration already loaded (logins were printed the first time)")
@@ -171,17 +178,51 @@ def demo_load(
         )
 
 
+def _refuse_gaps(code: int, answer: dict, lines: list[str], allow_gaps: bool) -> None:
+    """A configuration with gaps (someone's case nobody may take or nobody is alerted about) is
+    refused unless --allow-gaps; then every gap is warned about on every start."""
+    import logging
+
+    if code == 0:
+        return
+    typer.echo("\n".join(lines), err=True)
+    if code == 2 or not allow_gaps:
+        if code == 1:
+            typer.echo("拒绝使用有缺口的配置；修正后重试，或加 --allow-gaps 明确接受。", err=True)
+        raise typer.Exit(code)
+    logging.getLogger("helpline.coverage").warning(
+        "configuration has coverage gaps", extra={"gaps": [g["code"] for g in answer["gaps"]]}
+    )
+    typer.echo(f"警告：带着 {len(answer['gaps'])} 处缺口启动（--allow-gaps）。", err=True)
+
+
 @app.command()
-def serve(host: str = typer.Option(None), port: int = typer.Option(None)) -> None:
+def serve(
+    host: str = typer.Option(None),
+    port: int = typer.Option(None),
+    allow_gaps: bool = typer.Option(
+        False, "--allow-gaps", help="start even if the configuration has coverage gaps"
+    ),
+) -> None:
     """Run the web app, the Telegram bot (when a token is set) and the escalation worker."""
     import uvicorn
 
+    from escalation.cli import check_database
     from helpline.accesslog import server_config
     from helpline.app import create_app
+    from helpline.db import dispose_engine
     from helpline.logs import configure_logging
 
     settings = get_settings()
     configure_logging(settings.log_level)
+
+    async def check() -> tuple[int, dict, list[str]]:
+        try:
+            return await check_database()
+        finally:
+            await dispose_engine()
+
+    _refuse_gaps(*asyncio.run(check()), allow_gaps)
     _warn_at_start()
     config = server_config(create_app(), host or settings.host, port or settings.port)
     uvicorn.Server(config).run()

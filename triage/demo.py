@@ -86,6 +86,7 @@ async def _get_or_create_org(
             name=cfg["name"],
             parent_id=parent_id,
             region=cfg.get("region", "default"),
+            coverage_fallback=cfg.get("fallback"),
         )
         session.add(org)
         await session.flush()

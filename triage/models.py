@@ -74,6 +74,9 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), nullable=True)
     region: Mapped[str] = mapped_column(String(32), nullable=False, default="default")
+    # "district": a school that declared its cases nobody there may take go to its district
+    # (checked by `helpline config check`; the routing itself is escalation/fallback.py).
+    coverage_fallback: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
     parent: Mapped[Organisation | None] = relationship(remote_side=[id])
 

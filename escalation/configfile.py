@@ -1,0 +1,264 @@
+"""Reading a configuration file (the format of data/demo/config.yaml) before anything is loaded.
+
+Every field is known: a misspelt or unknown field, a missing required one, a value of the
+wrong type or a malformed file is refused with the file and the line (`ConfigFileError`),
+so that a typo never silently leaves a school without its safeguarding lead. What the
+entries mean together (who covers what, when) is checked by `escalation.coverage`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from escalation.roster import DAYS
+from triage.models import Role
+from triage.policy import URGENCY_ORDER
+
+Where = tuple[str | int, ...]  # a path into the document: ("staff", 3, "org")
+
+
+class ConfigFileError(ValueError):
+    """The file cannot be read as a configuration: one line naming the file and the line."""
+
+    def __init__(self, path: Path | str, line: int | None, message: str) -> None:
+        self.path, self.line, self.message = str(path), line, message
+        super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What one value may be: a scalar kind, a list of `item`, or a mapping of `fields`."""
+
+    kind: str  # str | int | bool | time | list | map
+    required: bool = False
+    choices: frozenset[str] | None = None
+    item: Spec | None = None
+    fields: dict[str, Spec] = field(default_factory=dict)
+
+
+def _s(required: bool = False, choices: object = None) -> Spec:
+    return Spec("str", required, frozenset(choices) if choices else None)  # type: ignore[arg-type]
+
+
+def _map(**fields: Spec) -> Spec:
+    return Spec("map", fields=fields)
+
+
+def _list(item: Spec, required: bool = False) -> Spec:
+    return Spec("list", required, item=item)
+
+
+_LEVEL = ("school", "district")
+_TARGET = _map(
+    notify=_s(True, ("on_duty", "role", "staff", "group")),
+    org=_s(False, _LEVEL),
+    role=_s(False, {r.value for r in Role}),
+    staff=_s(),
+    group=_s(),
+    wait_minutes=Spec("int"),
+)
+# A step is one target written inline, or `targets: [...]`.
+_STEP = Spec(
+    "map",
+    fields={
+        **_TARGET.fields,
+        "notify": _s(False, _TARGET.fields["notify"].choices),
+        "targets": _list(_TARGET),
+    },
+)
+# What each kind of target must name.
+_TARGET_NEEDS = {"role": "role", "staff": "staff", "group": "group"}
+# Person fields that hold a channel address (read by escalation.coverage.PERSON_CHANNELS).
+_CHANNEL_FIELDS = {"email": _s(), "phone": _s(), "telegram_chat_id": _s()}
+
+SCHEMA = _map(
+    district=Spec("map", True, fields={"code": _s(True), "name": _s(True), "region": _s()}),
+    schools=_list(
+        _map(code=_s(True), name=_s(True), region=_s(), fallback=_s(False, ("district",)))
+    ),
+    staff=_list(
+        _map(
+            username=_s(True),
+            display_name=_s(True),
+            role=_s(True, {r.value for r in Role}),
+            org=_s(True),
+            active=Spec("bool"),
+            **_CHANNEL_FIELDS,
+        )
+    ),
+    duty_rosters=_list(
+        _map(
+            org=_s(True),
+            shifts=_list(
+                _map(
+                    staff=_s(True),
+                    days=_list(_s(True, (*DAYS, "holiday")), required=True),
+                    start=Spec("time", True),
+                    end=Spec("time", True),
+                ),
+                required=True,
+            ),
+        )
+    ),
+    escalation_policies=_list(
+        _map(
+            org=_s(True),
+            name=_s(True),
+            urgencies=_list(_s(True, URGENCY_ORDER), required=True),
+            repeat=Spec("int"),
+            reack_minutes=Spec("int"),
+            steps=_list(_STEP, required=True),
+        )
+    ),
+    alert_channels=_list(
+        _map(
+            org=_s(True),
+            name=_s(True),
+            kind=_s(True, ("webhook", "wecom", "dingtalk")),
+            url=_s(True),
+            secret=_s(),
+        )
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """The parsed document and the line (1-based) of every mapping and list item in it."""
+
+    path: Path
+    data: dict[str, Any]
+    lines: dict[Where, int]
+
+    def line(self, *where: str | int) -> int | None:
+        return self.lines.get(tuple(where))
+
+    def at(self, *where: str | int) -> str:
+        """ "data/demo/config.yaml:27" for messages."""
+        line = self.line(*where)
+        return f"{self.path}:{line}" if line else str(self.path)
+
+
+def read(path: Path) -> ConfigFile:
+    """Parse and check the fields of a configuration file; ConfigFileError if it is not one."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigFileError(path, None, "找不到配置文件") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigFileError(path, None, f"无法读取配置文件（{type(exc).__name__}）") from None
+    return parse(text, path)
+
+
+def parse(text: str, path: Path) -> ConfigFile:
+    """Parse and check the text of a configuration file (`path` only names it in messages)."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        problem = getattr(exc, "problem", None) or "不是合法的 YAML"
+        line = mark.line + 1 if mark else None
+        raise ConfigFileError(path, line, f"YAML 格式错误：{problem}") from None
+    if node is None:
+        raise ConfigFileError(path, 1, "配置文件是空的")
+    lines: dict[Where, int] = {}
+    data = _walk(path, node, SCHEMA, (), lines)
+    _check_steps(path, data, lines)
+    return ConfigFile(path, data, lines)
+
+
+def _check_steps(path: Path, data: dict[str, Any], lines: dict[Where, int]) -> None:
+    for p, policy in enumerate(data.get("escalation_policies") or []):
+        for s, step in enumerate(policy["steps"]):
+            where = ("escalation_policies", p, "steps", s)
+            if bool(step.get("notify")) == bool(step.get("targets")):
+                raise ConfigFileError(
+                    path, lines.get(where), f"{_name(where)} 需要 notify 或 targets（二选一）"
+                )
+            for t, target in enumerate(step.get("targets") or [step]):
+                need = _TARGET_NEEDS.get(target["notify"])
+                if need and not target.get(need):
+                    at = (*where, "targets", t) if step.get("targets") else where
+                    raise ConfigFileError(
+                        path, lines.get(at), f"{_name(at)} 的 {target['notify']} 需要字段 {need!r}"
+                    )
+
+
+def _name(where: Where) -> str:
+    return ".".join(str(part) for part in where) or "文件顶层"
+
+
+def _walk(path: Path, node: yaml.Node, spec: Spec, where: Where, lines: dict[Where, int]) -> Any:
+    line = node.start_mark.line + 1
+    lines[where] = line
+    if spec.kind == "map":
+        if not isinstance(node, yaml.MappingNode):
+            raise ConfigFileError(path, line, f"{_name(where)} 应当是键值映射")
+        found: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            key_line = key_node.start_mark.line + 1
+            if key not in spec.fields:
+                known = "、".join(spec.fields)
+                message = f"未知字段 {key!r}（{_name(where)} 可用：{known}）"
+                raise ConfigFileError(path, key_line, message)
+            if key in found:
+                raise ConfigFileError(path, key_line, f"字段 {key!r} 重复")
+            found[key] = _walk(path, value_node, spec.fields[key], (*where, key), lines)
+        for name, sub in spec.fields.items():
+            if sub.required and found.get(name) is None:
+                raise ConfigFileError(path, line, f"{_name(where)} 缺少字段 {name!r}")
+        return found
+    if spec.kind == "list":
+        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+            return []
+        if not isinstance(node, yaml.SequenceNode):
+            raise ConfigFileError(path, line, f"{_name(where)} 应当是列表")
+        assert spec.item is not None
+        return [
+            _walk(path, item, spec.item, (*where, index), lines)
+            for index, item in enumerate(node.value)
+        ]
+    return _scalar(path, node, spec, where, line)
+
+
+def _scalar(path: Path, node: yaml.Node, spec: Spec, where: Where, line: int) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        raise ConfigFileError(path, line, f"{_name(where)} 应当是单个值")
+    value = yaml.SafeLoader("").construct_object(node)  # type: ignore[no-untyped-call]
+    if value is None and not spec.required:
+        return None
+    ok = {
+        "str": isinstance(value, str | int) and not isinstance(value, bool),
+        "int": isinstance(value, int) and not isinstance(value, bool) and value >= 0,
+        "bool": isinstance(value, bool),
+        "time": isinstance(value, str) and _is_time(value),
+    }[spec.kind]
+    if not ok:
+        wanted = {
+            "str": "文字",
+            "int": "非负整数",
+            "bool": "true 或 false",
+            "time": "时间 HH:MM（00:00–24:00）",
+        }[spec.kind]
+        raise ConfigFileError(path, line, f"{_name(where)} 应当是{wanted}，而不是 {node.value!r}")
+    if spec.kind == "str":
+        value = str(value)
+        if spec.choices is not None and value not in spec.choices:
+            allowed = "、".join(sorted(spec.choices))
+            raise ConfigFileError(path, line, f"{_name(where)} 的值 {value!r} 不在 {allowed} 之中")
+    return value
+
+
+def _is_time(value: str) -> bool:
+    hours, sep, minutes = value.partition(":")
+    if not (
+        sep and len(hours) == 2 and len(minutes) == 2 and hours.isdigit() and minutes.isdigit()
+    ):
+        return False
+    total = int(hours) * 60 + int(minutes)
+    return int(minutes) < 60 and total <= 24 * 60
