@@ -60,6 +60,7 @@ _TARGET = _map(
     staff=_s(),
     group=_s(),
     wait_minutes=Spec("int"),
+    all_channels=Spec("bool"),
 )
 # A step is one target written inline, or `targets: [...]`.
 _STEP = Spec(
@@ -114,6 +115,7 @@ SCHEMA = _map(
             steps=_list(_STEP, required=True),
         )
     ),
+    alert_profiles=_list(_map(staff=_s(True), channels=_list(_s(True)), webhook=_s())),
     alert_channels=_list(
         _map(
             org=_s(True),

@@ -33,8 +33,24 @@ from triage.policy import URGENCY_ORDER
 
 KINDS = ("ordinary", "restricted")
 DAY_MINUTES = 24 * 60
-# A person's fields that hold an alert channel address, by channel.
-PERSON_CHANNELS = {"email": "email", "telegram": "telegram_chat_id"}
+
+
+def person_channels(email: str | None, phone: str | None, telegram_chat_id: str | None,
+                    webhook: str | None) -> tuple[str, ...]:
+    """The personal channels (escalation.notifier registry) that have an address for someone;
+    kinds that need no address (data: not_an_address) do not count as a way to reach them."""
+    from escalation import notifier
+
+    contact = notifier.Contact(0, email, phone, telegram_chat_id, webhook)
+    skip = set(words().get("not_an_address") or ())
+    return tuple(
+        kind
+        for kind in notifier.kinds()
+        if kind not in skip
+        and (found := notifier.get(kind)) is not None
+        and found.personal
+        and found.address(contact)
+    )
 
 
 @lru_cache(maxsize=1)
@@ -149,6 +165,7 @@ def from_file(config: ConfigFile) -> Setup:
             where=config.at("schools", i),
         )
     people: dict[str, Person] = {}
+    profiles = {p["staff"]: p for p in data.get("alert_profiles") or []}
     for i, entry in enumerate(data.get("staff") or []):
         if entry["username"] in people:
             problems.append(
@@ -161,7 +178,10 @@ def from_file(config: ConfigFile) -> Setup:
                 )
             )
             continue
-        channels = tuple(c for c, f in PERSON_CHANNELS.items() if entry.get(f))
+        hook = profiles.get(entry["username"], {}).get("webhook")
+        channels = person_channels(
+            entry.get("email"), entry.get("phone"), entry.get("telegram_chat_id"), hook
+        )
         people[entry["username"]] = Person(
             entry["username"],
             entry["display_name"],
@@ -171,6 +191,10 @@ def from_file(config: ConfigFile) -> Setup:
             channels,
             config.at("staff", i),
         )
+    for i, profile in enumerate(data.get("alert_profiles") or []):
+        if profile["staff"] not in people:
+            where = config.at("alert_profiles", i)
+            problems.append(_gap("unknown_staff", where=where, staff=profile["staff"]))
     shifts = tuple(
         Shift(
             roster_["org"],
@@ -201,7 +225,7 @@ async def from_db(session: Any) -> Setup:
     """The Setup of the running service: active staff, rosters, policies and group channels."""
     from sqlalchemy import select
 
-    from escalation.models import AlertChannel, EscalationPolicy
+    from escalation.models import AlertChannel, AlertProfile, EscalationPolicy
 
     rows = list((await session.execute(select(Organisation))).scalars())
     by_id = {org.id: org for org in rows}
@@ -218,6 +242,9 @@ async def from_db(session: Any) -> Setup:
     }
     staff_rows = list((await session.execute(select(StaffUser))).scalars())
     usernames = {s.id: s.username for s in staff_rows}
+    hooks = {
+        p.staff_id: p.webhook for p in (await session.execute(select(AlertProfile))).scalars()
+    }
     people = {
         s.username: Person(
             s.username,
@@ -225,7 +252,7 @@ async def from_db(session: Any) -> Setup:
             s.role,
             by_id[s.org_id].code,
             bool(s.active),
-            tuple(c for c, f in PERSON_CHANNELS.items() if getattr(s, f, None)),
+            person_channels(s.email, s.phone, s.telegram_chat_id, hooks.get(s.id)),
             f"人员 {s.username}",
         )
         for s in staff_rows
@@ -525,8 +552,8 @@ def check(setup: Setup) -> list[Gap]:
     gaps = list(setup.problems)
     gaps += _reference_gaps(setup)
     gaps += _shift_gaps(setup)
-    if setup.district() is None:
-        return gaps
+    if setup.district() is None:  # an empty database: no case would have anyone
+        return [*gaps, _gap("no_district", where=setup.source)]
     gaps += _taker_gaps(setup)
     gaps += _policy_gaps(setup)
     return gaps
@@ -850,7 +877,7 @@ def roster_week(setup: Setup, org_code: str) -> list[tuple[str, list[tuple[str, 
     seen: set[str] = set()
     for sig, (example, _count) in sorted(day_types().items(), key=lambda kv: -kv[1][1]):
         label = _day_label(sig, example)
-        if label in seen:
+        if label in seen or "（" in label:  # the week, a holiday and a 调休 day; the rest in gaps
             continue
         seen.add(label)
         spans = []

@@ -40,15 +40,17 @@ def nav_links(staff: Any) -> list[tuple[str, str]]:
     from triage import permissions as perm
 
     board = [("/console/deadlines", "报告时限看板")] if perm.can_use_queue(staff) else []
-    return [*board, ("/console/alerts", "我的通知")]
+    coverage = [("/console/admin/coverage", "接案与值班覆盖")] if perm.can_administer(staff) else []
+    return [*board, *coverage, ("/console/alerts", "我的通知")]
 
 
 def routers() -> list[APIRouter]:
     from escalation.console_routes import router as console_router
     from escalation.phone_receipts import router as phone_receipts
     from escalation.routes import router
+    from escalation.routes_coverage import router as coverage_router
 
-    return [router, console_router, phone_receipts]
+    return [router, console_router, phone_receipts, coverage_router]
 
 
 def background_services() -> list[Callable[[], Coroutine[Any, Any, None]]]:

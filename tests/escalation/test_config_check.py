@@ -259,3 +259,10 @@ def test_the_demo_configuration_loads_without_allow_gaps(tmp_path: Path) -> None
     for login in ("counsellor.district", "lead.district"):
         assert login in loaded.stdout
     assert "缺口" not in loaded.stderr
+
+
+def test_an_empty_configuration_is_a_gap() -> None:
+    from escalation import coverage
+
+    gaps = coverage.check(coverage.Setup({}, {}, source="数据库中的配置"))
+    assert [gap.code for gap in gaps] == ["no_district"]

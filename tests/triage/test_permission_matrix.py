@@ -210,7 +210,8 @@ async def test_permission_matrix(client, username):
     _check(failures, "take next", await post("/console/queue/next"), expect["next"])
     grant_id = await _grant_by_the_other_admin()
     admin = expect["admin"]
-    for url in ("/console/admin/schools", "/console/admin/staff", "/console/admin/targets"):
+    admin_pages = ("schools", "staff", "targets", "coverage")
+    for url in (f"/console/admin/{page}" for page in admin_pages):
         _check(failures, f"GET {url}", (await client.get(url)).status_code, admin)
     admin_posts = {
         "/console/admin/schools": {"code": "sch-new", "name": "新学校"},
@@ -380,6 +381,7 @@ COVERED_ROUTES = {
     ("POST", "/console/admin/staff/{staff_id}/password"): "admin",
     ("POST", "/console/admin/staff/{staff_id}/role"): "admin",
     ("GET", "/console/admin/targets"): "admin",
+    ("GET", "/console/admin/coverage"): "admin (escalation's coverage table)",
     ("POST", "/console/admin/targets"): "admin",
     ("POST", "/console/admin/grants/{grant_id}/approve"): "admin (four eyes)",
     ("POST", "/console/admin/grants/{grant_id}/refuse"): "admin (four eyes)",
