@@ -16,6 +16,7 @@ def register_hooks() -> None:
     from escalation.incidents import console_banner
     from escalation.panel import case_panel
     from escalation.reports import close_guard
+    from escalation.routes_coverage import coverage_banner
     from helpline.web import CONSOLE_SCRIPTS
     from triage.hooks import hooks
 
@@ -31,6 +32,7 @@ def register_hooks() -> None:
     hooks.nav_links.append(nav_links)
     hooks.case_closed.append(handlers.on_case_closed)
     hooks.console_banners.append(console_banner)
+    hooks.console_banners.append(coverage_banner)
 
 
 LIVE_ALERTS_SCRIPT = "/console/alerts/live.js"

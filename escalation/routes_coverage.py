@@ -38,3 +38,15 @@ async def coverage_page(
         session, f"staff:{staff.id}", "coverage.viewed", "coverage", "", gaps=len(gaps)
     )
     return render(request, "escalation/coverage.html", staff, gaps=gaps, rows=rows, rosters=rosters)
+
+
+async def coverage_banner(session: AsyncSession, staff: StaffUser) -> list[str]:
+    """triage's `console_banners` hook: administrators see on every page that the
+    configuration in force has gaps (the service was started with --allow-gaps, or someone
+    left since)."""
+    if not perm.can_administer(staff):
+        return []
+    gaps = coverage.check(await coverage.from_db(session))
+    if not gaps:
+        return []
+    return [coverage.words()["banner"].format(count=len(gaps))]

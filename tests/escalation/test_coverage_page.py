@@ -18,6 +18,7 @@ async def test_admin_sees_coverage_and_gaps_in_red(client) -> None:  # noqa: ANN
     assert page.status_code == 200
     html = page.text
     assert 'data-none="1"' in html  # the demo configuration has no gaps
+    assert "处接案或值班缺口" not in html
     assert 'data-org="sch-b" data-kind="restricted" data-gap="0"' in html
     assert "陈主任（lead.district）" in html and "上转区级" in html
     assert "法定节假日" in html and "调休上班日" in html  # the roster by kind of day
@@ -31,6 +32,8 @@ async def test_admin_sees_coverage_and_gaps_in_red(client) -> None:  # noqa: ANN
     html = (await client.get("/console/admin/coverage")).text
     assert 'data-org="sch-b" data-kind="restricted" data-gap="1"' in html
     assert 'class="gap" data-code="no_taker"' in html and "sch-b（示范区实验小学）" in html
+    # ...and every console page of an administrator says so.
+    assert "当前配置有 2 处接案或值班缺口" in (await client.get("/console")).text
 
 
 async def test_only_admins_see_the_coverage_table(client) -> None:  # noqa: ANN001

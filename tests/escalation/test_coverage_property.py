@@ -314,22 +314,16 @@ def test_a_planted_gap_is_named(config: dict[str, Any], data: st.DataObject) -> 
     assert expected <= found, (plant, found)
 
 
-def test_holidays_and_adjusted_workdays_are_checked() -> None:
-    """A roster with no weekend shifts: the check names the weekends, the public holidays that
-    fall on weekdays (rostered as Sundays) and nothing on 调休 working Saturdays."""
-    config = {
+def _district_only(shifts: list[dict[str, Any]]) -> dict[str, Any]:
+    """No school; the district's lead and duty officer; a policy alerting whoever is on duty."""
+    return {
         "district": {"code": "d", "name": "区"},
         "schools": [],
         "staff": [
             _person("d.lead", "safeguarding_lead", "d"),
             _person("d.duty", "duty_officer", "d"),
         ],
-        "duty_rosters": [
-            {
-                "org": "d",
-                "shifts": [{"staff": "d.duty", "days": DAYS[:5], "start": "00:00", "end": "24:00"}],
-            }
-        ],
+        "duty_rosters": [{"org": "d", "shifts": shifts}],
         "escalation_policies": [
             {
                 "org": "d",
@@ -339,6 +333,14 @@ def test_holidays_and_adjusted_workdays_are_checked() -> None:
             }
         ],
     }
+
+
+def test_holidays_and_adjusted_workdays_are_checked() -> None:
+    """A roster with no weekend shifts: the check names the weekends, the public holidays that
+    fall on weekdays (rostered as Sundays) and nothing on 调休 working Saturdays."""
+    config = _district_only(
+        [{"staff": "d.duty", "days": DAYS[:5], "start": "00:00", "end": "24:00"}]
+    )
     gaps = [g for g in coverage.check(_setup(config)) if g.code == "on_duty_gap"]
     assert gaps, gaps
     text = " ".join(g.message for g in gaps)
@@ -366,31 +368,12 @@ def test_a_plain_weekend_is_not_a_public_holiday() -> None:
     only on named public holidays (before the fix, they replaced every weekend's shifts)."""
     assert roster.day_keys(date(2026, 3, 7)) == ("sat",)  # an ordinary Saturday
     assert roster.day_keys(date(2026, 10, 3)) == ("holiday", "sat")  # National Day on a Saturday
-    config = {
-        "district": {"code": "d", "name": "区"},
-        "schools": [],
-        "staff": [
-            _person("d.lead", "safeguarding_lead", "d"),
-            _person("d.duty", "duty_officer", "d"),
-        ],
-        "duty_rosters": [
-            {
-                "org": "d",
-                "shifts": [
-                    {"staff": "d.duty", "days": DAYS, "start": "00:00", "end": "24:00"},
-                    {"staff": "d.lead", "days": ["holiday"], "start": "00:00", "end": "24:00"},
-                ],
-            }
-        ],
-        "escalation_policies": [
-            {
-                "org": "d",
-                "name": "p",
-                "urgencies": list(URGENCY_ORDER),
-                "steps": [{"notify": "on_duty", "org": "district"}],
-            }
-        ],
-    }
+    config = _district_only(
+        [
+            {"staff": "d.duty", "days": DAYS, "start": "00:00", "end": "24:00"},
+            {"staff": "d.lead", "days": ["holiday"], "start": "00:00", "end": "24:00"},
+        ]
+    )
     setup = _setup(config)
     assert coverage.check(setup) == []
     saturday_noon = datetime(2026, 3, 7, 4, 0, tzinfo=UTC)

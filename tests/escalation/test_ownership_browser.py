@@ -10,9 +10,6 @@ uvicorn server with the demo configuration:
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 import pyotp
 import pytest
 from sqlalchemy import select
@@ -22,6 +19,7 @@ from helpline.audit import AuditEvent
 from helpline.db import session_scope
 from tests.browser_support import chromium, live_server  # noqa: F401 - fixtures
 from tests.conftest import DEMO_PASSWORD
+from tests.triage.test_counsellor_day_browser import _record_reports_in_panel
 from triage.models import Case, Message, Organisation, StaffUser
 
 CRISIS = "我真的不想活了，今晚就想从楼上跳下去，活着太痛苦了"
@@ -64,19 +62,6 @@ async def _sign_in(chromium, url: str, username: str, secret: str):  # noqa: ANN
     return context, page
 
 
-async def _record_reports(page) -> None:  # noqa: ANN001
-    made_at = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%dT%H:%M")
-    forms = page.locator("form.record-report")
-    for _ in range(await forms.count()):
-        form = forms.first
-        await form.locator("input[name=made_to]").fill("监护人（母亲）")
-        await form.locator("input[name=made_at]").fill(made_at)
-        await form.locator("input[name=reference]").fill("区心理中心电话记录")
-        await form.locator("button[type=submit]").click()
-        await page.wait_for_load_state()
-        await page.reload()
-
-
 async def _the_case() -> Case:
     async with session_scope() as s:
         return (await s.execute(select(Case).order_by(Case.id.desc()).limit(1))).scalar_one()
@@ -110,7 +95,7 @@ async def test_no_school_suicidal_report_is_taken_answered_and_closed_by_the_dis
     await page.click("#close-case")
     await page.wait_for_load_state()
     if await page.locator("form.record-report").count():
-        await _record_reports(page)
+        await _record_reports_in_panel(page)
         await page.locator("#close-outcome").select_option("guardian_informed")
         await page.locator("#close-disposition").fill("已电话联系监护人，转介区心理中心持续跟进")
         await page.click("#close-case")
