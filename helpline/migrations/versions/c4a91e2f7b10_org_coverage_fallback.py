@@ -1,7 +1,7 @@
 """organisations.coverage_fallback: a school's declared fallback to its district (issue 14)
 
 Revision ID: c4a91e2f7b10
-Revises: 19b4d6f8a0c2
+Revises: c41d7e0b9a52
 Create Date: 2026-12-07 14:50:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "c4a91e2f7b10"
-down_revision: str | None = "19b4d6f8a0c2"
+down_revision: str | None = "c41d7e0b9a52"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
