@@ -244,17 +244,23 @@ async def followup_open(request: Request) -> Response:
     source = client_address(request)
     # Wrong codes count against the address, right ones against their code: a school's
     # students behind one address never use up each other's look-ups (issue 16).
+    # Each count in its own short transaction, never inside another session (two connections
+    # per request ran the pool dry under load).
     allowed = not await limits.exhausted_rule("receipt_failures", "receipt-fail", source)
-    async with session_scope() as session:
-        case = None
-        if allowed:
+    case_id = None
+    if allowed:
+        async with session_scope() as session:
             case = await followup.case_for_receipt(session, fields.get("code", "")[:64])
-        if case is not None:
-            allowed = await limits.allow_rule("receipt_opens", "receipt-open", str(case.id))
-            if allowed:
-                context = await _conversation_page(request, session, case)
-    if allowed and case is None:
+            case_id = case.id if case is not None else None
+    if allowed and case_id is None:
         await limits.allow_rule("receipt_failures", "receipt-fail", source)
+    elif allowed:
+        allowed = await limits.allow_rule("receipt_opens", "receipt-open", str(case_id))
+    if allowed and case_id is not None:
+        async with session_scope() as session:
+            found = await session.get(Case, case_id)
+            if found is not None:
+                context = await _conversation_page(request, session, found)
     if not allowed:
         return _render(request, "bot/message.html", 429, message=_words()["rate_limited"])
     if context is None:
