@@ -21,6 +21,7 @@ from escalation.models import (
     Timer,
 )
 from helpline import audit
+from helpline.settings import get_settings
 from triage.models import Case, Organisation, OrgKind, StaffUser
 
 
@@ -181,6 +182,9 @@ async def channel_order(session: AsyncSession, staff_id: int) -> list[str]:
     profile = await session.get(AlertProfile, staff_id)
     if profile is not None and profile.channels:
         return list(profile.channels)
+    configured = get_settings().alert_channel_order
+    if configured:
+        return [kind.strip() for kind in configured.split(",") if kind.strip()]
     return list(settings()["delivery"]["channel_order"])
 
 
@@ -270,7 +274,9 @@ async def alert_step(
         # A person's first channel goes now; the next ones stand by until it fails, unless
         # the step asks for every channel at once.
         rank = ranks.get(recipient.staff_id, 0) if recipient.staff_id is not None else 0
-        if recipient.staff_id is not None:
+        if notifier.alongside(recipient.channel):
+            rank = 0  # the console: stored for them at once, beside their first channel
+        elif recipient.staff_id is not None:
             ranks[recipient.staff_id] = rank + 1
         standby = rank > 0 and not together
         delivery = Delivery(

@@ -39,6 +39,37 @@ alerts_app = typer.Typer(
 )
 
 
+@alerts_app.command("test")
+def alerts_test(
+    staff: str = typer.Option(..., "--staff", help="the user name of the staff member"),
+) -> None:
+    """Send a test alert (marked as a test, no case) to every address of one person and print
+    the result per channel; exit 1 when a channel failed or nothing was delivered."""
+    import asyncio
+
+    from escalation import trial_alert
+    from helpline.db import dispose_engine, session_scope
+
+    async def run() -> list[trial_alert.ChannelResult]:
+        try:
+            async with session_scope() as session:
+                person = await trial_alert.staff_named(session, staff)
+                return await trial_alert.send_trial(session, person, "cli")
+        finally:
+            await dispose_engine()
+
+    try:
+        results = asyncio.run(run())
+    except trial_alert.UnknownStaff:
+        typer.echo(f"no staff member with the user name {staff!r}", err=True)
+        raise typer.Exit(2) from None
+    for result in results:
+        typer.echo(f"{result.kind:10} {result.outcome:15} {result.words()}")
+    delivered = [r for r in results if r.outcome == "delivered"]
+    if not delivered or any(r.outcome == "failed" for r in results):
+        raise typer.Exit(1)
+
+
 @alerts_app.command("check")
 def alerts_check() -> None:
     """Check that every configured channel answers (what `helpline serve` checks at start)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,6 +13,8 @@ from escalation import console_alerts
 from escalation.config import settings
 from escalation.web import render
 from helpline.web import DbSession, check_csrf, csrf_token
+from triage import admin
+from triage import permissions as perm
 from triage.deps import current_staff
 from triage.models import StaffUser
 
@@ -68,6 +70,47 @@ async def acknowledge(
         words = settings()["console_alerts"]["results"]
         return JSONResponse({"result": result, "text": words[result]}, status_code=status)
     return RedirectResponse(f"/console/alerts?msg={result}", status_code=303)
+
+
+async def _trial_page(
+    request: Request, session: AsyncSession, staff: StaffUser, person: StaffUser
+) -> Response:
+    from escalation import trial_alert
+
+    results = await trial_alert.send_trial(session, person, f"staff:{staff.id}")
+    return render(
+        request, "escalation/trial_result.html", staff, person=person, results=results
+    )
+
+
+@router.post("/console/alerts/test")
+async def test_my_channels(
+    request: Request,
+    csrf_token: str = Form(""),
+    staff: StaffUser = Depends(current_staff),
+    session: AsyncSession = DbSession,
+) -> Response:
+    """A test alert to every address of the signed-in person themself."""
+    check_csrf(request, csrf_token)
+    return await _trial_page(request, session, staff, staff)
+
+
+@router.post("/console/admin/staff/{staff_id}/test-alert")
+async def test_person_channels(
+    request: Request,
+    staff_id: int,
+    csrf_token: str = Form(""),
+    staff: StaffUser = Depends(current_staff),
+    session: AsyncSession = DbSession,
+) -> Response:
+    """An administrator sends a test alert to every address of a person in their scope."""
+    check_csrf(request, csrf_token)
+    perm.require(perm.can_administer(staff))
+    try:
+        person = await admin.staff_for_admin(session, staff, staff_id)
+    except LookupError as exc:
+        raise HTTPException(status_code=404, detail="没有找到这个账号。") from exc
+    return await _trial_page(request, session, staff, person)
 
 
 @router.get("/console/alerts/live.js", include_in_schema=False)

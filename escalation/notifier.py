@@ -21,7 +21,11 @@ if TYPE_CHECKING:
     from escalation.notifiers import AlertInfo
 
 # Modules that register notifiers when imported (one line per module).
-NOTIFIER_MODULES: tuple[str, ...] = ("escalation.notifiers", "escalation.phone_alerts")
+NOTIFIER_MODULES: tuple[str, ...] = (
+    "escalation.notifiers",
+    "escalation.phone_alerts",
+    "escalation.console_notifier",
+)
 
 
 class NotifyError(RuntimeError):
@@ -115,6 +119,13 @@ def kinds() -> list[str]:
 def group_kinds() -> set[str]:
     _load()
     return {kind for kind, found in _registry.items() if found.group}
+
+
+def alongside(kind: str) -> bool:
+    """A kind that goes out next to a person's other channels instead of in their order
+    (the console: an alert stored there may not be seen while nobody is signed in)."""
+    found = get(kind)
+    return bool(getattr(found, "alongside", False))
 
 
 def personal_kinds(order: list[str]) -> list[Notifier]:

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation import timers
+from escalation import notifier, timers
 from escalation.config import settings
 from escalation.models import Delivery, Escalation, Timer
 from triage.models import Case
@@ -50,7 +50,13 @@ async def delivered(session: AsyncSession, sent: list[Delivery], now: datetime) 
     if not sent:
         return
     chains = {d.escalation_id for d in sent}
-    reached = {(d.escalation_id, d.round, d.step, d.staff_id) for d in sent if d.staff_id}
+    # An alert stored in the console is delivered, but the person may not be signed in: it
+    # does not make their other channels of the step unnecessary.
+    reached = {
+        (d.escalation_id, d.round, d.step, d.staff_id)
+        for d in sent
+        if d.staff_id and not notifier.alongside(d.channel)
+    }
     if reached:
         others = (
             await session.execute(
@@ -64,7 +70,9 @@ async def delivered(session: AsyncSession, sent: list[Delivery], now: datetime) 
         skipped = [
             d.id
             for d in others
-            if (d.escalation_id, d.round, d.step, d.staff_id) in reached and not d.all_channels
+            if (d.escalation_id, d.round, d.step, d.staff_id) in reached
+            and not d.all_channels
+            and not notifier.alongside(d.channel)
         ]
         if skipped:
             await session.execute(

@@ -30,6 +30,7 @@ def register_hooks() -> None:
     hooks.close_guards.append(close_guard)
     hooks.case_panels.append(case_panel)
     hooks.nav_links.append(nav_links)
+    hooks.staff_actions.append(staff_actions)
     hooks.case_closed.append(handlers.on_case_closed)
     hooks.console_banners.append(console_banner)
     hooks.console_banners.append(coverage_banner)
@@ -44,6 +45,11 @@ def nav_links(staff: Any) -> list[tuple[str, str]]:
     board = [("/console/deadlines", "报告时限看板")] if perm.can_use_queue(staff) else []
     coverage = [("/console/admin/coverage", "接案与值班覆盖")] if perm.can_administer(staff) else []
     return [*board, *coverage, ("/console/alerts", "我的通知")]
+
+
+def staff_actions(viewer: Any, person: Any) -> list[tuple[str, str]]:
+    """The admin page's button to send a person a test alert on all their channels."""
+    return [(f"/console/admin/staff/{person.id}/test-alert", "发送测试通知")]
 
 
 def routers() -> list[APIRouter]:

@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_sender: str = "helpline@localhost"
 
+    # Alert channel kinds in order for everyone without an alert profile (comma-separated);
+    # unset: delivery.channel_order of data/escalation/escalation.yaml.
+    alert_channel_order: str | None = None
+
     # A one-time acknowledgement link in an alert works this long after the alert was made.
     ack_link_hours: float = Field(default=24.0, gt=0)
 

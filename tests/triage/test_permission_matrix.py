@@ -361,6 +361,8 @@ COVERED_ROUTES = {
     ("GET", "/console/alerts/live"): "any signed-in",
     ("GET", "/console/alerts/live.js"): "public",
     ("POST", "/console/alerts/{delivery_id}/acknowledge"): "any signed-in",
+    ("POST", "/console/alerts/test"): "any signed-in",
+    ("POST", "/console/admin/staff/{staff_id}/test-alert"): "admin",
     ("GET", "/console/queue"): "queue",
     ("POST", "/console/queue/next"): "next",
     ("POST", "/console/cases/{case_id}/claim"): "claim",

@@ -1,0 +1,111 @@
+"""A test alert to every address of one person (`helpline alerts test --staff NAME`, and the
+console buttons): each channel kind the person can be reached on is tried once, and the
+result is given per channel. The alert is marked as a test in its title and carries no case
+and no content; nothing is retried, no chain is touched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from escalation import notifier
+from escalation.config import settings
+from escalation.delivery import contact_of
+from escalation.notifiers import AlertInfo
+from helpline import audit
+from helpline.settings import get_settings
+from triage.models import StaffUser
+
+
+@dataclass(frozen=True)
+class TrialInfo(AlertInfo):
+    """The fields of an alert, with the words of a test (data/escalation: `trial_alert`)."""
+
+    def title(self) -> str:
+        return str(settings()["trial_alert"]["title"])
+
+    def lines(self) -> list[str]:
+        words = settings()["trial_alert"]
+        return [line.format(**self.fields()) for line in words["lines"]]
+
+
+def trial_info() -> TrialInfo:
+    base = get_settings().public_url.rstrip("/")
+    words = settings()["trial_alert"]
+    return TrialInfo(
+        alert_id=0,
+        number=str(words["number"]),
+        category=str(words["category"]),
+        urgency=str(words["urgency"]),
+        deadline="—",
+        link=f"{base}/console/alerts",
+        ack_link=f"{base}/console/alerts",
+        callback_data="ack:0:test",
+    )
+
+
+@dataclass(frozen=True)
+class ChannelResult:
+    kind: str
+    outcome: str  # delivered | failed | no_address | not_configured
+    error: str | None = None
+
+    def words(self) -> str:
+        text = str(settings()["trial_alert"]["outcomes"][self.outcome])
+        return f"{text}（{self.error}）" if self.error else text
+
+
+class UnknownStaff(LookupError):
+    """No staff member of that user name."""
+
+
+async def staff_named(session: AsyncSession, username: str) -> StaffUser:
+    found = (
+        await session.execute(
+            select(StaffUser).where(StaffUser.username == username.strip().lower())
+        )
+    ).scalar_one_or_none()
+    if found is None:
+        raise UnknownStaff(username)
+    return found
+
+
+async def send_trial(session: AsyncSession, staff: StaffUser, actor: str) -> list[ChannelResult]:
+    """Try every personal channel kind once for `staff`; audited with the outcomes only."""
+    contact = await contact_of(session, staff)
+    info = trial_info()
+    results: list[ChannelResult] = []
+    for kind in notifier.kinds():
+        found = notifier.get(kind)
+        if found is None or not found.personal:
+            continue
+        if not found.ready():
+            results.append(ChannelResult(kind, "not_configured"))
+            continue
+        address = found.address(contact)
+        if not address:
+            results.append(ChannelResult(kind, "no_address"))
+            continue
+        try:
+            await found.send(notifier.Target(address, None, staff.id), info)
+        except notifier.NotifyError as exc:
+            results.append(ChannelResult(kind, "failed", str(exc)[:64]))
+        else:
+            results.append(ChannelResult(kind, "delivered"))
+    await audit.record(
+        session,
+        actor,
+        "alerts.tested",
+        "staff",
+        staff.id,
+        outcomes={r.kind: r.outcome for r in results},
+    )
+    return results
+
+
+def results_json(results: list[ChannelResult]) -> list[dict[str, Any]]:
+    return [{"kind": r.kind, "outcome": r.outcome, "error": r.error} for r in results]
