@@ -157,7 +157,7 @@ async def main(alerts: int, workers: int, pg: str) -> dict[str, object]:
     tmp = tempfile.mkdtemp()
     os.environ.update(
         HELPLINE_VAR_DIR=tmp,
-        HELPLINE_CONFIG_FILE=f"{tmp}/none.toml",
+        HELPLINE_CONFIG_FILE="",
         HELPLINE_DATABASE_URL=f"{pg}/{name}",
         HELPLINE_LOG_LEVEL="WARNING",
     )

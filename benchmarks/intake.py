@@ -46,7 +46,7 @@ async def _web_emergency_ms(client: object) -> float:
 async def main(n_telegram: int, n_web: int, url: str | None) -> dict[str, object]:
     tmp = tempfile.mkdtemp()
     os.environ["HELPLINE_VAR_DIR"] = tmp
-    os.environ["HELPLINE_CONFIG_FILE"] = f"{tmp}/none.toml"
+    os.environ["HELPLINE_CONFIG_FILE"] = ""
     os.environ["HELPLINE_DATABASE_URL"] = url or f"sqlite+aiosqlite:///{tmp}/bench.db"
     os.environ.setdefault("HELPLINE_MODEL_DIR", str(ROOT / "var" / "models"))
     import logging

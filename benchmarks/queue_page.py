@@ -161,7 +161,7 @@ async def main(n: int, renders: int, pg: str, keep: bool) -> None:
     name = f"hl_bench_{uuid.uuid4().hex[:8]}"
     os.environ["HELPLINE_VAR_DIR"] = tmp
     os.environ["HELPLINE_DATABASE_URL"] = f"{pg}/{name}"
-    os.environ["HELPLINE_CONFIG_FILE"] = f"{tmp}/none.toml"
+    os.environ["HELPLINE_CONFIG_FILE"] = ""
     await _admin(pg, f'CREATE DATABASE "{name}"')
     try:
         from helpline import assembly, dbadmin

@@ -214,6 +214,7 @@ def serve(
     from helpline.logs import configure_logging
 
     settings = get_settings()
+    asyncio.run(_require_migrated_database())
     configure_logging(settings.log_level)
 
     async def check() -> tuple[int, dict, list[str]]:
@@ -257,6 +258,19 @@ def _warn_at_start() -> None:
         )
 
 
+async def _require_migrated_database() -> None:
+    """Fail before serving, in one line, when the database is missing, unreachable or empty."""
+    from sqlalchemy import text
+
+    from helpline.db import dispose_engine, get_engine
+
+    try:
+        async with get_engine().connect() as connection:
+            await connection.execute(text("SELECT version_num FROM alembic_version"))
+    finally:
+        await dispose_engine()
+
+
 def _progress() -> Progress:
     return Progress(
         TextColumn("{task.description}"),
@@ -268,12 +282,32 @@ def _progress() -> Progress:
 
 
 def main() -> None:
+    from helpline.clierrors import EXIT_USAGE, explain
+    from helpline.db import forbid_creating_databases
+
     restrict_process()
-    _mount_optional()
+    forbid_creating_databases()  # only `db upgrade` makes a database (its engine says so)
     try:
+        _mount_optional()
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:
+        known = explain(exc)
+        if known is None:
+            raise
+        _close_database()  # a SQLite file left open keeps its -wal and -shm files
+        console.print(known.line(), markup=False, highlight=False, soft_wrap=True)
+        sys.exit(EXIT_USAGE)
+
+
+def _close_database() -> None:
+    from helpline.db import dispose_engine
+
+    try:
+        asyncio.run(dispose_engine())
+    except Exception:  # noqa: S110 - best effort on the way out of a failed command
+        pass
 
 
 if __name__ == "__main__":

@@ -71,14 +71,32 @@ def insert_ignore(dialect_name: str, model: type[Base]) -> Insert:
     return insert(model).on_conflict_do_nothing()
 
 
-def create_engine(url: str | None = None) -> AsyncEngine:
-    """An engine for `url` (default: the configured database), tuned per backend."""
+# Whether an engine may create a missing SQLite file (and its folder). The command line turns
+# this off: only `helpline db upgrade` creates a database, so a mistyped path or a command run
+# before the first upgrade leaves nothing behind.
+_create_missing = True
+
+
+def forbid_creating_databases() -> None:
+    global _create_missing
+    _create_missing = False
+
+
+def create_engine(url: str | None = None, *, create: bool | None = None) -> AsyncEngine:
+    """An engine for `url` (default: the configured database), tuned per backend.
+
+    `create` (default: the process-wide choice above) lets a missing SQLite file be made.
+    """
     url = url or get_settings().effective_database_url
     if is_sqlite(url):
         path = make_url(url).database
-        if path and path != ":memory:":
+        if path and path != ":memory:" and not path.startswith("file:"):
             from pathlib import Path
 
+            if not Path(path).exists() and not (_create_missing if create is None else create):
+                from helpline.clierrors import DatabaseMissing
+
+                raise DatabaseMissing(path)
             from helpline.files import private_file
 
             private_file(Path(path))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -15,11 +16,36 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from helpline.clierrors import ConfigFileInvalid, ConfigFileMissing
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _config_file() -> Path:
-    return Path(os.environ.get("HELPLINE_CONFIG_FILE", PROJECT_ROOT / "var" / "helpline.toml"))
+def _config_file() -> Path | None:
+    """The TOML file to read: HELPLINE_CONFIG_FILE (empty: none), else var/helpline.toml if any.
+
+    A file that was named but does not exist is an error: silently running without the
+    settings someone meant to give is worse than not starting.
+    """
+    named = os.environ.get("HELPLINE_CONFIG_FILE")
+    if named is None:
+        default = PROJECT_ROOT / "var" / "helpline.toml"
+        return default if default.is_file() else None
+    if not named.strip():
+        return None
+    if not Path(named).is_file():
+        raise ConfigFileMissing(named)
+    return Path(named)
+
+
+def _toml_source(settings_cls: type[BaseSettings]) -> PydanticBaseSettingsSource | None:
+    path = _config_file()
+    if path is None:
+        return None
+    try:
+        return TomlConfigSettingsSource(settings_cls, toml_file=path)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigFileInvalid(str(path), str(exc)) from None
 
 
 class Settings(BaseSettings):
@@ -105,8 +131,8 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
-        return (init_settings, env_settings, toml)
+        toml = _toml_source(settings_cls)
+        return (init_settings, env_settings, toml) if toml else (init_settings, env_settings)
 
     @property
     def effective_database_url(self) -> str:

@@ -68,6 +68,13 @@ async def build(
     return files
 
 
-def write(files: dict[str, bytes], folder: Path) -> list[Path]:
-    private_dir(folder)
+async def organisation_codes(session: AsyncSession) -> list[str]:
+    """Every organisation's code, sorted (named in the error for an unknown code)."""
+    return sorted((await session.execute(select(Organisation.code))).scalars())
+
+
+def write(files: dict[str, bytes], folder: Path, *, create: bool = True) -> list[Path]:
+    """Write the files into `folder`; `create` makes the folder (the scheduler's own)."""
+    if create:
+        private_dir(folder)
     return [write_private(folder / name, content) for name, content in files.items()]

@@ -19,40 +19,55 @@ console = Console(stderr=True)
 def monthly(
     month: str = typer.Option(..., help="YYYY-MM (local time)"),
     district: str = typer.Option(..., help="organisation code (a district or a school)"),
-    out: Path = typer.Option(Path("."), help="folder for the files"),
+    out: Path = typer.Option(Path("."), help="an existing folder for the files"),
 ) -> None:
     """Write the month's statistics (CSV, XLSX), deadline compliance and bullying register."""
+    from helpline.clierrors import CommandError
     from registers.config import parse_month
 
     try:
         parse_month(month)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--month") from exc
+    if not out.is_dir():
+        # Creating it could put a folder at the root of the file system on a typo.
+        raise CommandError(
+            f"the folder {out} does not exist", "create it first, or name another --out"
+        )
     written = asyncio.run(_monthly(month, district, out))
     for path in written:
         typer.echo(str(path))
 
 
 async def _monthly(month: str, code: str, out: Path) -> list[Path]:
+    from helpline.clierrors import CommandError
     from helpline.db import dispose_engine, session_scope
     from registers import bundle
 
     steps = ("statistics", "compliance", "register", "files")
+    try:
+        async with session_scope() as session:
+            try:
+                org = await bundle.org_by_code(session, code)
+            except bundle.UnknownOrganisation:
+                codes = await bundle.organisation_codes(session)
+                raise CommandError(
+                    f"no organisation with code {code}",
+                    "valid codes: " + ", ".join(codes) if codes else 'run "helpline demo load"',
+                ) from None
+    finally:
+        await dispose_engine()
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console
     ) as progress:
         task = progress.add_task(f"{code} {month}", total=len(steps) + 1)
         try:
             async with session_scope() as session:
-                try:
-                    org = await bundle.org_by_code(session, code)
-                except bundle.UnknownOrganisation:
-                    console.print(f"no organisation with code {code}")
-                    raise typer.Exit(1) from None
+                org = await bundle.org_by_code(session, code)
                 files = await bundle.build(
                     session, org, month, step=lambda name: progress.advance(task)
                 )
-            written = bundle.write(files, out)
+            written = bundle.write(files, out, create=False)
             progress.advance(task)
         finally:
             await dispose_engine()

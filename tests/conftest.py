@@ -52,7 +52,7 @@ def test_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         "HELPLINE_CONFIG_FILE",
     ):
         os.environ.pop(name, None)
-    os.environ["HELPLINE_CONFIG_FILE"] = str(var_dir / "none.toml")
+    os.environ["HELPLINE_CONFIG_FILE"] = ""  # empty: no configuration file
     _reset_process_state()
     yield var_dir
 

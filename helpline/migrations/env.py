@@ -34,7 +34,7 @@ def _run(connection: Connection) -> None:
 
 async def _run_online() -> None:
     url = context.config.attributes.get("url") or get_settings().effective_database_url
-    engine = create_engine(url)
+    engine = create_engine(url, create=True)
     async with engine.connect() as connection:
         await connection.run_sync(_run)
         await connection.commit()

@@ -30,7 +30,7 @@ def test_config_show_masks_secrets(tmp_path):
 
 
 def test_fresh_database_upgrade_demo_load_and_audit_verify(tmp_path):
-    env = {"HELPLINE_VAR_DIR": str(tmp_path), "HELPLINE_CONFIG_FILE": str(tmp_path / "x.toml")}
+    env = {"HELPLINE_VAR_DIR": str(tmp_path), "HELPLINE_CONFIG_FILE": ""}
     env.pop("HELPLINE_DATABASE_URL", None)
     env["HELPLINE_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'h.db'}"
     assert _run(["db", "upgrade"], env).returncode == 0
