@@ -6,8 +6,11 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
+import yaml
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -19,6 +22,7 @@ from helpline import assembly
 from helpline.accesslog import AccessLog, route_pattern
 from helpline.boundary import Boundary, form_limits, limits
 from helpline.db import dispose_engine
+from helpline.settings import get_settings
 from helpline.web import SecurityHeaders, is_staff_path, templates_for
 
 log = logging.getLogger(__name__)
@@ -56,6 +60,7 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     for router in assembly.routers():
         app.include_router(router)
+    # Starlette's class: routing's own 404/405 are raised as that, not as FastAPI's subclass.
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     # Input the database cannot hold (an id past its integer range, say) is the request's
@@ -77,14 +82,42 @@ def _wants_json(request: Request) -> bool:
     )
 
 
-def _error_page(request: Request, status: int, title: str, detail: str) -> Response:
+@lru_cache
+def _words() -> dict[str, Any]:
+    path = get_settings().data_dir / "web" / "errors.yaml"
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def _help_lines() -> list[Any]:
+    from bot.texts import hotlines
+
+    lines, seen = [], set()
+    for line in hotlines(None, "emergency") + hotlines(None, "child_protection"):
+        if line.number not in seen:
+            seen.add(line.number)
+            lines.append(line)
+    return lines
+
+
+def _error_page(request: Request, status: int, detail: str = "") -> Response:
     # Never echo what was submitted: the page shows only our own fixed words.
+    words = _words()
+    title = words["titles"].get(status, words["titles"]["other"])
+    detail = detail or words["details"].get(status, "")
     if _wants_json(request):
         return JSONResponse({"error": title, "detail": detail}, status_code=status)
+    staff = is_staff_path(request.url.path)
     return _templates.TemplateResponse(
         request,
         "error.html",
-        {"status": status, "title": title, "detail": detail},
+        {
+            "status": status,
+            "title": title,
+            "detail": detail,
+            "staff_route": staff,
+            "words": words,
+            "help_lines": [] if staff else _help_lines(),
+        },
         status_code=status,
     )
 
@@ -93,17 +126,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 413:
         return _too_large(request)
-    titles = {
-        400: "请求有误",
-        401: "请先登录",
-        403: "无权访问",
-        404: "页面不存在",
-        405: "请求方式不对",
-        413: "内容太长",
-        429: "操作太频繁",
-    }
     detail = exc.detail if isinstance(exc.detail, str) and exc.status_code < 500 else ""
-    response = _error_page(request, exc.status_code, titles.get(exc.status_code, "出错了"), detail)
+    if detail in {"Not Found", "Method Not Allowed"}:  # Starlette's English defaults
+        detail = ""
+    response = _error_page(request, exc.status_code, detail)
     if exc.headers:
         response.headers.update(exc.headers)
     return response
@@ -124,16 +150,14 @@ def _too_large(request: Request) -> Response:
 
 
 async def _invalid_request(request: Request, exc: Exception) -> Response:
-    return _error_page(request, 400, "请求有误", "提交的内容不完整或格式不对，请返回后重试。")
+    return _error_page(request, 400)
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     # The route's pattern, not the path: a path can carry a token (/escalation/ack/<token>).
     route = route_pattern(request.scope)
     log.error("unhandled error", extra={"route": route, "error": type(exc).__name__})
-    return _error_page(
-        request, 500, "系统出错了", "请稍后再试。如果情况紧急，请直接拨打 110 或 12355。"
-    )
+    return _error_page(request, 500)
 
 
 __all__ = ["create_app", "HTMLResponse"]
