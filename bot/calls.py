@@ -20,6 +20,7 @@ from bot import call_scripts, flow, limits, texts
 from bot.webform import _form
 from helpline import audit
 from helpline.db import session_scope
+from helpline.vocabulary import display
 from helpline.web import check_csrf, csrf_token, templates_for
 from triage import permissions as perm
 from triage.deps import current_staff
@@ -143,7 +144,9 @@ async def call_submit(request: Request, staff: StaffUser = Depends(current_staff
         caller_kind=values["kind"],
         my_calls=await _own_calls(staff),
         labels=answer.received.analysis.labels,
+        label_names=[display("labels", code) for code in answer.received.analysis.labels],
         urgency=answer.received.analysis.urgency,
+        urgency_name=display("urgencies", answer.received.analysis.urgency),
     )
 
 

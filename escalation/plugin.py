@@ -42,7 +42,7 @@ LIVE_ALERTS_SCRIPT = "/console/alerts/live.js"
 def nav_links(staff: Any) -> list[tuple[str, str]]:
     from triage import permissions as perm
 
-    board = [("/console/deadlines", "报告时限看板")] if perm.can_use_queue(staff) else []
+    board = [("/console/deadlines", "待办法定报告")] if perm.can_use_queue(staff) else []
     coverage = [("/console/admin/coverage", "接案与值班覆盖")] if perm.can_administer(staff) else []
     return [*board, *coverage, ("/console/alerts", "我的通知")]
 

@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from helpline.crypto import get_keyring
 from helpline.db import get_session
+from helpline.localtime import local_time, zone_name
 from helpline.settings import get_settings
 
 CSRF_COOKIE = "hl_csrf"
@@ -30,8 +31,14 @@ CONSOLE_SCRIPTS: list[str] = []
 
 
 def templates_for(*extra_dirs: Path) -> Jinja2Templates:
-    """Jinja2 with autoescaping on, searching the package's own folder first, then shared."""
+    """Jinja2 with autoescaping on, searching the package's own folder first, then shared.
+
+    Every environment gets the one date filter (`local`: service zone, with the date) and the
+    zone's name (`zone_name()`), so all pages show time alike.
+    """
     templates = Jinja2Templates(directory=[*map(str, extra_dirs), *map(str, TEMPLATE_DIRS)])
+    templates.env.filters["local"] = local_time
+    templates.env.globals["zone_name"] = zone_name
     templates.env.globals["console_scripts"] = CONSOLE_SCRIPTS
     return templates
 

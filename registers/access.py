@@ -57,7 +57,7 @@ def nav_links(staff: StaffUser) -> list[tuple[str, str]]:
     if can_view_statistics(staff):
         links.append(("/console/statistics", "统计月报"))
     if can_view_compliance(staff):
-        links.append(("/console/compliance", "报告时限"))
+        links.append(("/console/compliance", "时限达标统计"))
     if can_view_register(staff):
         links.append(("/console/bullying", "欺凌登记表"))
     return links

@@ -37,7 +37,7 @@ def chart(title: str, items: list[tuple[str, int]], suppress: bool | list[bool])
     suppressed, its own figures are not).
     """
     flags = suppress if isinstance(suppress, list) else [suppress] * len(items)
-    shown = [cell(value, None, flag) for (_, value), flag in zip(items, flags, strict=True)]
+    shown = [cell(value, flag) for (_, value), flag in zip(items, flags, strict=True)]
     visible = [v for v in shown if isinstance(v, int)]
     top = max(visible, default=0) or 1
     bars = [

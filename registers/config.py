@@ -6,11 +6,12 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import yaml
 
+from helpline.localtime import local_time, local_zone
 from helpline.settings import get_settings
+from helpline.vocabulary import TABLES, vocabulary
 
 
 @lru_cache(maxsize=4)
@@ -25,15 +26,13 @@ def settings() -> dict[str, Any]:
 
 def words(table: str) -> dict[str, str]:
     """One table of Chinese words (labels, urgencies, channels, ...)."""
+    if table in TABLES:
+        return dict(vocabulary()[table])
     return dict(settings()["words"][table])
 
 
 def bullying_words(table: str) -> dict[str, str]:
     return dict(settings()["bullying"][table])
-
-
-def local_zone() -> ZoneInfo:
-    return ZoneInfo(get_settings().timezone)
 
 
 def parse_month(value: str) -> tuple[int, int]:
@@ -65,4 +64,4 @@ def local_date(at: datetime | None) -> date | None:
 
 
 def local_text(at: datetime | None) -> str:
-    return at.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M") if at is not None else ""
+    return local_time(at)

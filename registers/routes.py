@@ -18,7 +18,6 @@ from registers.bundle import FILES
 from registers.charts import chart, figure_charts
 from registers.config import (
     bullying_words,
-    local_text,
     month_bounds,
     month_of,
     parse_month,
@@ -36,7 +35,6 @@ from triage.pages import nav_for
 router = APIRouter()
 HERE = Path(__file__).parent
 templates = templates_for(HERE / "templates", HERE.parent / "triage" / "templates")
-templates.env.filters["local"] = local_text
 CSV = "text/csv; charset=utf-8"
 NAMES = ("labels", "urgencies", "channels", "reporter_kinds")
 

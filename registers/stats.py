@@ -222,14 +222,13 @@ class Row:
     section: str
     item: str
     values: list[int | float | None]
-    # A derived figure (median, p90) is suppressed when the count it rests on is small.
-    basis: list[int] | None = None
+    # Only counts of children are suppressed; a derived figure (median, p90 minutes) is not.
+    counts_children: bool = True
 
 
 def rows(report: MonthlyReport) -> list[Row]:
     """The report as labelled rows, one value per column (no suppression applied here)."""
     cols = report.columns
-    responded = [c.responded for c in cols]
     out = [Row("个案", "个案总数", [c.cases for c in cols])]
     sections = (
         ("类别", "labels", "by_category"),
@@ -242,8 +241,8 @@ def rows(report: MonthlyReport) -> list[Row]:
             out.append(Row(section, word, [getattr(c, attr)[code] for c in cols]))
     out += [
         Row("首次响应", "已响应个案", [c.responded for c in cols]),
-        Row("首次响应", "中位数（分钟）", [c.median_minutes for c in cols], responded),
-        Row("首次响应", "P90（分钟）", [c.p90_minutes for c in cols], responded),
+        Row("首次响应", "中位数（分钟）", [c.median_minutes for c in cols], counts_children=False),
+        Row("首次响应", "P90（分钟）", [c.p90_minutes for c in cols], counts_children=False),
     ]
     labels = {"due": "应报告", "on_time": "按时报告", "late": "逾期报告", "missed": "未按时报告"}
     labels["pending"] = "未到期"

@@ -18,14 +18,10 @@ def is_small(count: int) -> bool:
     return count < threshold and not (show_zero and count == 0)
 
 
-def cell(value: int | float | None, basis: int | None, suppress: bool) -> Cell:
-    """One value as shown: a count, a derived figure, "" for none, or the suppression label."""
-    label = _conf()[2]
-    if suppress:
-        if basis is not None and is_small(basis):
-            return label
-        if basis is None and isinstance(value, int) and is_small(value):
-            return label
+def cell(value: int | float | None, suppress: bool) -> Cell:
+    """One count of children as shown: the count, "" for none, or the suppression label."""
+    if suppress and isinstance(value, int) and is_small(value):
+        return _conf()[2]
     return "" if value is None else value
 
 
@@ -34,7 +30,7 @@ def table(report: MonthlyReport, suppressed: list[bool]) -> list[tuple[Row, list
     out = []
     for row in rows(report):
         cells = [
-            cell(value, row.basis[i] if row.basis is not None else None, suppressed[i])
+            cell(value, suppressed[i] and row.counts_children)
             for i, value in enumerate(row.values)
         ]
         out.append((row, cells))

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.audit import AuditEvent
 from helpline.settings import get_settings
+from helpline.vocabulary import vocabulary
 from triage.models import Case, Message, StaffUser
 
 
@@ -21,7 +22,7 @@ from triage.models import Case, Message, StaffUser
 def words() -> dict[str, dict[str, str]]:
     """Chinese words for codes (labels, statuses, roles, actions...) from data/triage."""
     path = get_settings().data_dir / "triage" / "console.yaml"
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {**yaml.safe_load(path.read_text(encoding="utf-8")), **vocabulary()}
 
 
 def parse_case_number(number: str) -> int | None:
@@ -46,6 +47,11 @@ async def staff_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
     )
     roles = words()["roles"]
     return {i: f"{name}（{roles.get(role, role)}）" for i, name, role in rows}
+
+
+def is_view(entry: TimelineEntry) -> bool:
+    """Whether the entry only records that someone looked (hidden on the case page)."""
+    return entry.code in words()["timeline_views"]
 
 
 async def timeline(session: AsyncSession, case_id: int) -> list[TimelineEntry]:

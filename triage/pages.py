@@ -5,26 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from helpline.db import utcnow
-from helpline.settings import get_settings
 from helpline.web import csrf_token, templates_for
 from triage import permissions as perm
 from triage.caseview import words
 from triage.hooks import extra_nav_links, extra_staff_actions
 from triage.models import StaffUser
+from triage.reasons import reasons
 
 templates = templates_for(Path(__file__).parent / "templates")
-
-
-def local_time(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    return value.astimezone(ZoneInfo(get_settings().timezone)).strftime("%m-%d %H:%M")
 
 
 def countdown(due: datetime, now: datetime | None = None) -> tuple[str, bool]:
@@ -36,10 +29,10 @@ def countdown(due: datetime, now: datetime | None = None) -> tuple[str, bool]:
     return (f"剩余 {span}", False) if seconds >= 0 else (f"已超时 {span}", True)
 
 
-templates.env.filters["local"] = local_time
 templates.env.globals["countdown"] = countdown
 templates.env.globals["words"] = words
 templates.env.globals["staff_actions"] = extra_staff_actions
+templates.env.filters["reasons"] = reasons
 
 
 def render(

@@ -59,7 +59,7 @@ async def case_page(
             messages=await caseview.messages(session, case),
             analysis=caseview.analysis(case),
             elements=casework.report_elements(case),
-            timeline=await caseview.timeline(session, case.id),
+            **_timeline(await caseview.timeline(session, case.id), request),
             merge_candidates=await casework.merge_candidates(session, case),
             outcomes=casework.outcomes(),
             blockers=await close_blockers(session, case) if case.status != "closed" else [],
@@ -67,6 +67,14 @@ async def case_page(
     if context["can_reassign"]:
         context["assignable"] = await queue.assignable_staff(session, case)
     return render(request, "console/case.html", staff, **context)
+
+
+def _timeline(entries: list[caseview.TimelineEntry], request: Request) -> dict[str, object]:
+    """What happened to the case; views only when asked for (they stay in the audit log)."""
+    if request.query_params.get("views") == "all":
+        return {"timeline": entries, "views_hidden": 0, "views_shown": True}
+    shown = [e for e in entries if not caseview.is_view(e)]
+    return {"timeline": shown, "views_hidden": len(entries) - len(shown), "views_shown": False}
 
 
 Action = Callable[[AsyncSession, StaffUser, Case], Awaitable[str | None]]

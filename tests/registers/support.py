@@ -142,8 +142,8 @@ def expected(raw: dict[str, list[dict[str, Any]]], org_ids: set[int], month: str
 
 
 def shown(n: int) -> object:
-    """What a suppressed export must show for a count."""
-    return "<3" if n < 3 else n
+    """What a suppressed export must show for a count of children: 1 and 2 hide, 0 stays 0."""
+    return "<3" if 0 < n < 3 else n
 
 
 def xlsx_text(content: bytes) -> str:

@@ -88,7 +88,9 @@ async def test_a_counsellors_day(live_server, chromium):  # noqa: F811
     await page.get_by_label("动态验证码（6位）").fill(await totp_now("counsellor.a"))
     await page.get_by_role("button", name="登录").click()
     await page.wait_for_url(f"{server.url}/console")
-    assert await page.locator("#role").inner_text() == "counsellor"
+    # The role is named in words; its code stays only in an attribute (issue 17: no raw codes).
+    assert await page.locator("#role").inner_text() == "心理老师"
+    assert await page.locator("#role").get_attribute("data-code") == "counsellor"
 
     await page.goto(f"{server.url}/console/queue")
     rows = page.locator("#queue tbody tr")
