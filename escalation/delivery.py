@@ -7,7 +7,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +22,7 @@ from escalation.models import (
     Timer,
 )
 from helpline.db import session_scope
+from helpline.localtime import local_time
 from helpline.settings import get_settings
 from triage.models import Case, StaffUser
 
@@ -75,7 +75,7 @@ async def _case_fields(session: AsyncSession, case_id: int) -> dict[str, str]:
         "number": case.number,
         "category": category,
         "urgency": words.get(case.urgency, case.urgency),
-        "deadline": due.astimezone(ZoneInfo(conf.timezone)).strftime("%Y-%m-%d %H:%M"),
+        "deadline": local_time(due),
         "link": f"{conf.public_url.rstrip('/')}/console/cases/{case.id}",
     }
 

@@ -6,7 +6,6 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from docx import Document
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from escalation.config import label_words, rules, settings
 from escalation.reports import case_reports
 from helpline.db import utcnow
-from helpline.settings import get_settings
+from helpline.localtime import local_time, local_zone
+from nlu.elements import resolve_time
+from nlu.paths import default_paths
+from triage.casework import report_elements
 from triage.models import Case, Reporter
 
 
@@ -43,7 +45,7 @@ class FastReport:
 
 
 def _local(at: datetime) -> str:
-    return at.astimezone(ZoneInfo(get_settings().timezone)).strftime("%Y年%m月%d日 %H:%M")
+    return local_time(at, "%Y年%m月%d日 %H:%M")
 
 
 def _join(values: list[str]) -> str | None:
@@ -54,6 +56,7 @@ async def draft(session: AsyncSession, case: Case) -> FastReport:
     """The elements the documents require, filled from the case; the rest marked missing."""
     conf, words = settings()["fast_report"], label_words()
     elements: dict[str, list[str]] = json.loads(case.elements or "{}")
+    found = report_elements(case).found  # with the school the case belongs to
     reporter = await session.get(Reporter, case.reporter_id)
     kind = reporter.kind if reporter is not None else "unknown"
     source = (
@@ -67,8 +70,8 @@ async def draft(session: AsyncSession, case: Case) -> FastReport:
     harm = [label for label in case.labels if label != "general"]
     values = {
         "source": source,
-        "time": _join(elements.get("time") or []),
-        "place": _join([*(elements.get("school") or []), *(elements.get("place") or [])]),
+        "time": _when(elements.get("time") or [], case),
+        "place": _join([*found.get("school", []), *elements.get("place", [])]),
         "scale": _join(elements.get("count") or []),
         "people": _join([*(elements.get("grade") or []), *(elements.get("people") or [])]),
         "severity": severity,
@@ -81,6 +84,16 @@ async def draft(session: AsyncSession, case: Case) -> FastReport:
     order += rules().raw["fast_report_elements"]["by_nature"]
     items = [Item(key, conf["elements"][key], values.get(key)) for key in order]
     return FastReport(conf["title"], case.number, _local(utcnow()), items, conf["missing"])
+
+
+def _when(words: list[str], case: Case) -> str | None:
+    """The date the child's words point to, resolved against the receipt, with their words."""
+    if not words:
+        return None
+    said = "、".join(words)
+    received = case.received_at.astimezone(local_zone())
+    resolved = resolve_time(default_paths().lexicon_dir, words, received)
+    return f"{resolved}（原话：{said}）" if resolved else said
 
 
 async def _measures(session: AsyncSession, case: Case) -> str | None:

@@ -18,7 +18,7 @@ from helpline.settings import get_settings
 from nlu import statutory
 from nlu.analysis import ELEMENT_KEYS
 from triage.hooks import close_blockers, run_case_closed, run_case_hooks
-from triage.models import Case, CaseStatus, LabelFeedback, Message, StaffUser
+from triage.models import Case, CaseStatus, LabelFeedback, Message, OrgKind, StaffUser
 from triage.outbox import queue_reply
 from triage.policy import higher_urgency, urgency_rank
 from triage.queue import QueueConflict, start_work
@@ -256,10 +256,22 @@ class Elements:
     missing: list[str]
 
 
+def known_school(case: Case) -> str | None:
+    """The school's name when the case belongs to a school (chosen on the form or routed)."""
+    return case.org.name if case.org.kind == OrgKind.school else None
+
+
 def report_elements(case: Case) -> Elements:
-    """The report elements found in the reporter's messages, and those still missing."""
+    """The report elements found in the reporter's messages, and those still missing.
+
+    A school the case already belongs to is known: nobody is asked for it again.
+    """
     raw: dict[str, Any] = json.loads(case.elements or "{}")
     found = {key: list(raw[key]) for key in ELEMENT_KEYS if raw.get(key)}
+    school = known_school(case)
+    if school and not found.get("school"):
+        found["school"] = [school]
+    found = {key: found[key] for key in ELEMENT_KEYS if key in found}
     return Elements(found, [key for key in ELEMENT_KEYS if key not in found])
 
 

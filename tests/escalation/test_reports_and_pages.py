@@ -142,7 +142,8 @@ async def test_fast_report_page_and_docx(wired: dict, client) -> None:  # noqa: 
     assert file.headers["content-type"].startswith("application/vnd.openxmlformats")
     document = docx.Document(io.BytesIO(file.content))
     rows = {row.cells[0].text: row.cells[1].text for row in document.tables[0].rows}
-    assert rows["发生地点"] == "办公室" and rows["事件经过"] == "【待补充】"
+    # The school the case belongs to is known (chosen on the form): part of the place.
+    assert rows["发生地点"] == "示范区第一中学、办公室" and rows["事件经过"] == "【待补充】"
     assert len(rows) == 10
 
     await login(client, "duty.a")

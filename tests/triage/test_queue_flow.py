@@ -24,6 +24,7 @@ from triage.casework import report_elements
 from triage.intake import Intake, receive
 from triage.models import Case, StaffUser
 from triage.pages import countdown
+from triage.reasons import reason
 
 CASE_LINK = re.compile(r'<td><a href="/console/cases/(\d+)">')
 
@@ -264,8 +265,10 @@ async def test_case_page_shows_every_part(client):
     case = await load_case(case_id)
     shown = analysis(case)
     assert 'id="h-analysis"' in page
+    assert shown["rules"]
     for rule in shown["rules"]:
-        assert rule in page  # why it was flagged
+        # why it was flagged, in words: never the raw rule id (issue 17)
+        assert reason(rule) in page and rule.split(":")[0] not in page
     for label, _ in shown["scores"]:
         assert label in page
     elements = report_elements(case)
@@ -278,6 +281,21 @@ async def test_case_page_shows_every_part(client):
     timeline = page.split('id="timeline"')[1].split("</ol>")[0]
     for action in ("个案建立", "回复求助者", "添加内部备注"):
         assert action in timeline
+    # Views are not events of the case: hidden here, counted, kept in the audit log.
+    again = (await client.get(f"/console/cases/{case_id}")).text  # the first view is recorded
+    assert "查看个案" not in again.split('id="timeline"')[1].split("</ol>")[0]
+    assert "查看个案" not in timeline and 'id="views-hidden"' in again
+    every = (await client.get(f"/console/cases/{case_id}?views=all")).text
+    assert "查看个案" in every.split('id="timeline"')[1].split("</ol>")[0]
+    async with session_scope() as s:
+        views = (
+            await s.execute(
+                select(AuditEvent.id).where(
+                    AuditEvent.action == "case.viewed", AuditEvent.object_id == str(case_id)
+                )
+            )
+        ).all()
+    assert len(views) >= 2
 
 
 async def test_reply_goes_out_through_the_reporters_channel(client):
