@@ -19,9 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import screening, texts
 from helpline.db import get_engine
+from nlu.normalize import normalize
 from triage import followup
 from triage.intake import Intake, Received, receive
-from triage.models import Case, Organisation
+from triage.models import Case, Organisation, Reporter
+
+# Channels where the reporter answers by writing back (the call-back offer is a sentence).
+CHAT_CHANNELS = frozenset({"telegram", "wechat", "wecom"})
 
 _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
     weakref.WeakKeyDictionary()
@@ -115,18 +119,31 @@ async def take(
     analysis, case = received.analysis, received.case
     follow_up = not received.new_case
     region = await region_of(session, case)
+    reporter = await session.get(Reporter, case.reporter_id)
+    audience = texts.audience_of(reporter.kind if reporter is not None else None)
     # The word on mandatory reports is said once: when the case first becomes one.
     newly_mandatory = analysis.mandatory_report and (received.new_case or received.raised)
-    blocks = texts.safety_blocks(analysis.labels, analysis.urgency, newly_mandatory, region)
-    acknowledgement = texts.acknowledgement(analysis.labels, follow_up and not blocks)
+    blocks = texts.safety_blocks(
+        analysis.labels, analysis.urgency, newly_mandatory, region, audience=audience
+    )
+    acknowledgement = texts.acknowledgement(analysis.labels, follow_up and not blocks, audience)
+    if intake.contact:
+        acknowledgement += "\n" + texts.text(f"contact_noted.{audience}")
+    advice = texts.everyday_advice(normalize(intake.text), analysis.labels, region)
+    if advice is not None and not follow_up:
+        blocks.append(advice)
     question = await _screening_question(session, case, analysis) if screen else None
     if question is not None:
         return Answer(received, acknowledgement, blocks, question, screening=True)
+    if analysis.urgency == "emergency" and intake.channel in CHAT_CHANNELS:
+        # On the web form the receipt page offers a field for it instead; during a crisis
+        # screening the question comes first (its answers are yes or no).
+        blocks.append(texts.SafetyBlock("note", texts.text("emergency_callback", audience)))
     if analysis.junk and not blocks:
         # Nothing said yet (nlu/junk.py): ask what happened instead of thanking for it.
         acknowledgement = texts.text("unclear_message")
     elif ask and analysis.urgency != "emergency":
-        question = _next_question(case)
+        question = _next_question(case, audience)
     return Answer(received, acknowledgement, blocks, question)
 
 
@@ -154,7 +171,7 @@ async def screening_answer(
     return await screening.answer(session, found, case, kind)
 
 
-def _next_question(case: Case) -> str | None:
+def _next_question(case: Case, audience: str = "child") -> str | None:
     """One missing element (when, where, who) for a harm case, each asked at most once."""
     if not texts.HARM_LABELS & set(case.labels):
         return None
@@ -166,4 +183,4 @@ def _next_question(case: Case) -> str | None:
         return None
     # A new dict, so that SQLAlchemy sees the JSON column change.
     case.conversation_state = {**state, "asked": [*asked, key]}
-    return texts.text(f"questions.{key}")
+    return texts.text(f"questions.{key}", audience)

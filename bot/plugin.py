@@ -35,13 +35,14 @@ def nav_links(staff: Any) -> list[tuple[str, str]]:
 
 def routers() -> list[APIRouter]:
     from bot.attachment_views import router as attachment_views
+    from bot.callback import router as callback
     from bot.calls import router as calls
     from bot.webform import router as webform
     from bot.webhook import router as webhook
     from bot.wechat_routes import router as wechat
     from bot.wecom_routes import router as wecom
 
-    return [webform, calls, webhook, wechat, wecom, attachment_views]
+    return [webform, callback, calls, webhook, wechat, wecom, attachment_views]
 
 
 async def warm_up() -> None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from helpline.localtime import local_time, zone_name
 from helpline.settings import get_settings
 
 # Report elements asked for, in this order, one at a time (keys of nlu's Analysis.elements).
@@ -49,14 +52,34 @@ def load(name: str) -> dict[str, Any]:
 def reload() -> None:
     """Forget loaded files (tests and administrators changing data/bot/)."""
     _load.cache_clear()
+    _everyday_topics.cache_clear()
 
 
-def text(key: str, **values: Any) -> str:
-    """One text by dotted key, e.g. text("questions.time"), with its {fields} filled in."""
-    node: Any = _load("texts.yaml")
-    for part in key.split("."):
-        node = node[part]
+def text(key: str, audience: str = "child", **values: Any) -> str:
+    """One text by dotted key, e.g. text("questions.time"), with its {fields} filled in.
+
+    `audience` "parent" takes the parents' wording (texts.yaml for_parents) where there is one.
+    """
+    loaded = _load("texts.yaml")
+    node: Any = _lookup(loaded.get("for_parents") or {}, key) if audience == "parent" else None
+    if node is None:
+        node = _lookup(loaded, key)
+        if node is None:
+            raise KeyError(key)
     return str(node).format(**values) if values else str(node)
+
+
+def _lookup(node: Any, key: str) -> Any:
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def audience_of(reporter_kind: str | None) -> str:
+    """Whom the replies address: a parent as a parent, everyone else as the child."""
+    return "parent" if reporter_kind == "parent" else "child"
 
 
 def section(key: str) -> Any:
@@ -105,13 +128,19 @@ def safety_blocks(
     mandatory: bool,
     region: str | None,
     say: Callable[[str], str] | None = None,
+    audience: str = "child",
 ) -> list[SafetyBlock]:
     """The safety information fitting a case, most urgent first.
 
-    `say` gives the sentence of each part (default: the words to the child in texts.yaml; the
-    hotline call log passes the script for who is calling, bot/call_scripts.py).
+    `say` gives the sentence of each part (default: the words to the child in texts.yaml, or
+    to a parent for `audience` "parent"; the hotline call log passes the script for who is
+    calling, bot/call_scripts.py).
     """
-    say = say or text
+    if say is None:
+
+        def say(key: str) -> str:
+            return text(key, audience)
+
     blocks: list[SafetyBlock] = []
     if urgency == "emergency":
         # Under "24-hour lines" only lines that answer at night too (it may be 3 a.m.).
@@ -134,11 +163,46 @@ def safety_blocks(
     return blocks
 
 
-def acknowledgement(labels: list[str], follow_up: bool) -> str:
+def everyday_advice(normalised: str, labels: list[str], region: str | None) -> SafetyBlock | None:
+    """Advice and a resource for an everyday worry (study stress, friends, family, mood), for
+    a message with no harm label; None when no topic of data/bot/everyday.yaml fits."""
+    if (HARM_LABELS | {"fraud"}) & set(labels):
+        return None
+    for topic in _everyday_topics():
+        if topic.words.search(normalised):
+            lines = tuple(line for kind in topic.lines for line in hotlines(region, kind))
+            return SafetyBlock("advice", f"{topic.advice}\n{topic.resource}", lines)
+    return None
+
+
+@dataclass(frozen=True)
+class _Topic:
+    words: re.Pattern[str]
+    advice: str
+    resource: str
+    lines: tuple[str, ...]
+
+
+@lru_cache
+def _everyday_topics() -> list[_Topic]:
+    table = _load("everyday.yaml")["topics"]
+    return [
+        _Topic(
+            re.compile(spec["words"]),
+            str(spec["advice"]).strip(),
+            str(spec["resource"]),
+            tuple(spec.get("lines") or ()),
+        )
+        for spec in table.values()
+    ]
+
+
+def acknowledgement(labels: list[str], follow_up: bool, audience: str = "child") -> str:
     if follow_up:
-        return text("received.more")
+        return text("received.more", audience)
     harmful = HARM_LABELS | {"fraud"}
-    return text("received.harm") if harmful & set(labels) else text("received.general")
+    key = "received.harm" if harmful & set(labels) else "received.general"
+    return text(key, audience)
 
 
 def missing_element(elements: dict[str, list[str]], asked: list[str]) -> str | None:
@@ -147,3 +211,25 @@ def missing_element(elements: dict[str, list[str]], asked: list[str]) -> str | N
         if not elements.get(key) and key not in asked:
             return key
     return None
+
+
+@dataclass(frozen=True)
+class Closing:
+    """How the follow-up page tells the reporter their case was closed."""
+
+    title: str
+    when: str
+    outcome: str
+    again: str
+
+
+def closing(closed_at: datetime | None, outcome: str | None) -> Closing:
+    words = section("closed")
+    outcomes = words["outcomes"]
+    how = outcomes.get(outcome or "", outcomes["other"])
+    return Closing(
+        title=str(words["title"]),
+        when=str(words["when"]).format(when=f"{local_time(closed_at)}（{zone_name()}）"),
+        outcome=str(words["outcome"]).format(outcome=how),
+        again=str(words["again"]),
+    )

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import flow, limits, texts
+from bot.receipt_tools import receipt_links
 from helpline.boundary import form_limits
 from helpline.crypto import format_receipt_code, get_keyring
 from helpline.db import session_scope
@@ -170,13 +171,19 @@ async def report_submit(request: Request) -> Response:
             privacy=_privacy(),
         )
     code = outcome.received.receipt_code
+    shown = format_receipt_code(code) if code else None
     return _render(
         request,
         "bot/receipt.html",
-        receipt=format_receipt_code(code) if code else None,
+        receipt=shown,
+        keep=receipt_links(shown) if shown else None,
+        tools=texts.section("receipt_tools"),
         blocks=outcome.blocks,
         acknowledgement=outcome.acknowledgement,
         emergency=outcome.emergency,
+        # In an emergency: an optional call-back number or place (bot/callback.py).
+        callback_token=_new_token(outcome.case.id) if outcome.emergency else None,
+        cb=texts.section("callback"),
     )
 
 
@@ -229,6 +236,7 @@ async def _conversation_page(
         "messages": [(m.direction, m.text or "", m.created_at) for m in messages],
         "case_number": case.number,
         "token": _new_token(case.id),
+        "closed": texts.closing(case.closed_at, case.outcome) if case.status == "closed" else None,
         **extra,
     }
 

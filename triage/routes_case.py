@@ -14,7 +14,7 @@ from triage import caseview, casework, queue
 from triage import permissions as perm
 from triage.deps import DbSession, current_staff
 from triage.hooks import close_blockers, hooks
-from triage.models import Case, StaffUser
+from triage.models import Case, Reporter, StaffUser
 from triage.pages import back_to, render
 
 router = APIRouter(prefix="/console/cases")
@@ -57,6 +57,8 @@ async def case_page(
     if content:
         context.update(
             messages=await caseview.messages(session, case),
+            # The contact or call-back the reporter left (decrypted only for content readers).
+            reporter=await session.get(Reporter, case.reporter_id),
             analysis=caseview.analysis(case),
             elements=casework.report_elements(case),
             **_timeline(await caseview.timeline(session, case.id), request),
