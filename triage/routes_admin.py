@@ -16,6 +16,7 @@ from triage.deps import DbSession, current_staff
 from triage.models import Role, StaffUser
 from triage.pages import back_to, render
 from triage.policy import URGENCY_ORDER, default_minutes, effective_minutes
+from triage.qr import qr_data_uri
 
 router = APIRouter(prefix="/console/admin")
 
@@ -107,6 +108,7 @@ async def add_staff(
         person=created,
         password=password,
         totp_uri=uri,
+        totp_qr=qr_data_uri(uri) if uri else None,
     )
 
 
@@ -211,6 +213,7 @@ async def approve_grant(
         person=issued.person,
         password=issued.password,
         totp_uri=issued.totp_uri,
+        totp_qr=qr_data_uri(issued.totp_uri) if issued.totp_uri else None,
     )
 
 
