@@ -66,7 +66,9 @@ async def test_wecom_customer_service_conversation(kf: tuple[WeComStandin, str])
     assert notice == texts.text("privacy")
     assert texts.text("crisis") in reply and "过去一个月里" in reply  # screening follows
     parent = await asyncio.to_thread(wx.wait_for_sent, "wmParent01", 3)
-    assert parent[1] == texts.text("kind_thanks.parent") and "勇气" in parent[2]
+    assert parent[1] == texts.text("kind_thanks.parent")
+    # A parent is addressed as a parent (issue 17), not with the child's "说出来需要勇气".
+    assert texts.text("received.harm", "parent") in parent[2] and "勇气" not in parent[2]
     assert len(wx.state.syncs) == 2 and wx.state.syncs[1]["cursor"] == "2"
     assert await _messages() == before + 2
     # The child answers the screening; the next event reads only what is new.
