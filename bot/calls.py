@@ -26,13 +26,12 @@ from triage import permissions as perm
 from triage.deps import current_staff
 from triage.intake import MAX_TEXT_CHARS, Intake, IntakeError
 from triage.models import Case, Organisation, OrgKind, StaffUser
-from triage.pages import local_time, nav_for
+from triage.pages import nav_for
 
 router = APIRouter(prefix="/console/calls")
 templates = templates_for(
     Path(__file__).parent / "templates", Path(__file__).parent.parent / "triage" / "templates"
 )
-templates.env.filters["local"] = local_time
 MAX_CALLBACK_CHARS = 40
 
 
