@@ -321,3 +321,11 @@ def test_a_sentence_without_a_crisis_concept_does_not_add_crisis(nlu_paths):
     )
     assert pipeline.analyze(post).labels == [GENERAL]
     assert pipeline.analyze(f"{marker}。").labels == ["crisis"]  # a short message: as before
+
+
+@pytest.mark.parametrize("text", ["他在打我", "救命 他在打我", "有人在踢我 快来"])
+def test_an_attack_under_way_is_an_emergency_through_the_pipeline(quiet_pipeline, text):
+    # a classifier that reads these as general must not leave the child at low urgency
+    analysis = quiet_pipeline.analyze(text)
+    assert analysis.urgency == "emergency"
+    assert "danger" in analysis.labels

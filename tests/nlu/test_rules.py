@@ -128,6 +128,9 @@ def test_impersonal_context_reports_but_does_not_label(book):
         ("有个男的一直跟着我到小区门口", "danger", "high"),
         ("我女儿九点了还没回家 电话也不接", "danger", "emergency"),
         ("他们天天给我起外号", "bullying", "medium"),
+        # an attack under way is an emergency before anyone knows who the attacker is
+        ("他在打我", "danger", "emergency"),
+        ("救命 有人在踢我", "danger", "emergency"),
     ],
 )
 def test_harm_phrase_rules_raise_label_and_urgency(book, text, label, urgency):
@@ -135,6 +138,13 @@ def test_harm_phrase_rules_raise_label_and_urgency(book, text, label, urgency):
     assert label in result.labels
     assert result.urgency == urgency
     assert any(r.startswith(f"{label}.") for r in result.rules)
+
+
+@pytest.mark.parametrize(
+    "text", ["他在打我的主意", "他在打我电话", "他不在打我了", "他在打我们班的篮球赛"]
+)
+def test_hitting_look_alikes_are_not_an_attack(book, text):
+    assert "danger" not in run(book, text).labels
 
 
 def test_emergency_cue_alone_is_not_a_case(book):
