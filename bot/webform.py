@@ -7,7 +7,6 @@ The message is committed BEFORE the receipt page is rendered, so a shown code is
 
 from __future__ import annotations
 
-import hmac
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import flow, limits, texts
 from bot.receipt_tools import receipt_links
 from helpline.boundary import form_limits
-from helpline.crypto import format_receipt_code, get_keyring
+from helpline.crypto import format_receipt_code, get_keyring, same
 from helpline.db import session_scope
 from helpline.web import client_address, csrf_ok, csrf_token, templates_for
 from triage import followup
@@ -218,7 +217,7 @@ def _case_id_from_token(token: str) -> int | None:
     if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
         return None
     case_id, expires = int(parts[0]), int(parts[1])
-    if expires < time.time() or not hmac.compare_digest(_token(case_id, expires), token):
+    if expires < time.time() or not same(_token(case_id, expires), token):
         return None
     return case_id
 

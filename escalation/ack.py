@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +12,7 @@ from escalation import fallback, timers
 from escalation.models import Delivery, Escalation, EscalationPolicy
 from escalation.outcomes import LIVE
 from helpline import audit
-from helpline.crypto import get_keyring
+from helpline.crypto import get_keyring, same
 from helpline.db import utcnow
 from helpline.settings import get_settings
 
@@ -60,10 +59,10 @@ def parse_link(token: str) -> Link | None:
         return None
     delivery_id = int(parts[0])
     if len(parts) == 2:
-        genuine = hmac.compare_digest(parts[1], _mac(delivery_id, LINK_MAC))
+        genuine = same(parts[1], _mac(delivery_id, LINK_MAC))
         return Link(delivery_id, None) if genuine else None
     expires = int(parts[1])
-    if not hmac.compare_digest(parts[2], _link_mac(delivery_id, expires)):
+    if not same(parts[2], _link_mac(delivery_id, expires)):
         return None
     return Link(delivery_id, datetime.fromtimestamp(expires, UTC))
 
@@ -77,7 +76,7 @@ def parse_token(token: str) -> int | None:
     if len(parts) != 2 or not parts[0].isdigit() or len(parts[0]) > 12:
         return None
     delivery_id = int(parts[0])
-    return delivery_id if hmac.compare_digest(parts[1], _mac(delivery_id, CALLBACK_MAC)) else None
+    return delivery_id if same(parts[1], _mac(delivery_id, CALLBACK_MAC)) else None
 
 
 async def acknowledge(

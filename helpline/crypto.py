@@ -277,3 +277,9 @@ def receipt_hash(code: str) -> str:
 
 def receipt_matches(code: str, stored_hash: str) -> bool:
     return hmac.compare_digest(receipt_hash(code), stored_hash)
+
+
+def same(a: str, b: str) -> bool:
+    """Constant-time equality of two strings of any characters: `hmac.compare_digest` raises
+    TypeError on non-ASCII text, and anyone can submit non-ASCII (a 500, found by the fuzz test)."""
+    return hmac.compare_digest(a.encode("utf-8", "replace"), b.encode("utf-8", "replace"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from helpline.crypto import get_keyring
+from helpline.crypto import get_keyring, same
 from helpline.db import get_session
 from helpline.localtime import local_time, zone_name
 from helpline.settings import get_settings
@@ -66,7 +65,7 @@ def csrf_ok(request: Request, submitted: str | None) -> bool:
     if not seed or not submitted or not _seed_is_ours(seed):
         return False
     expected = _token_for(seed, request.cookies.get(SESSION_COOKIE, ""))
-    return hmac.compare_digest(expected, submitted)
+    return same(expected, submitted)
 
 
 def check_csrf(request: Request, submitted: str | None) -> None:
@@ -84,7 +83,7 @@ def _seed_is_ours(seed: str) -> bool:
     nonce, _, mac = seed.partition(".")
     if not nonce or len(seed) > 80:
         return False
-    return hmac.compare_digest(get_keyring().keyed_hash("csrf-seed", nonce)[:32], mac)
+    return same(get_keyring().keyed_hash("csrf-seed", nonce)[:32], mac)
 
 
 STAFF_PREFIXES = ("/console", "/escalation")

@@ -75,7 +75,7 @@ def _totp_step(secret: str, code: str, last_step: int | None, now: datetime) -> 
     """The time step the code belongs to (the current one or either neighbour, for clock
     drift), if it is newer than the last one used: a code signs in once."""
     code = code.strip()
-    if not code.isdigit() or len(code) != 6:
+    if not (code.isascii() and code.isdigit()) or len(code) != 6:
         return None
     totp = pyotp.TOTP(secret)
     current = int(now.timestamp()) // TOTP_STEP_SECONDS

@@ -142,3 +142,14 @@ def test_tracebacks_carry_no_submitted_value() -> None:
     logged = buffer.getvalue()
     assert "ValueError" in logged and "test_boundary.py" in logged
     assert "admin-secret-pass" not in logged
+
+
+async def test_non_ascii_tokens_are_refused_not_crashed(client: httpx.AsyncClient) -> None:
+    """Found by the fuzz test: `hmac.compare_digest` raises on non-ASCII text (a 500)."""
+    await client.get("/report")
+    for token in ("\xa0", "令牌", "١٢٣"):
+        posted = await client.post("/report", data={"csrf_token": token, "what": "x"})
+        assert posted.status_code == 403
+    added = await client.post("/follow-up/add", data={"token": "١.١.x", "text": "x"})
+    assert added.status_code == 403
+    assert (await client.get("/escalation/ack/١.x")).status_code < 500
