@@ -225,7 +225,7 @@ async def _single(reports: int, workers: int, pg: str) -> dict[str, object]:
     tmp = tempfile.mkdtemp()
     os.environ.update(
         HELPLINE_VAR_DIR=tmp,
-        HELPLINE_CONFIG_FILE=f"{tmp}/none.toml",
+        HELPLINE_CONFIG_FILE="",  # no settings file (a named missing one is an error)
         HELPLINE_DATABASE_URL=f"{pg}/{name}",
         HELPLINE_LOG_LEVEL="WARNING",
         HELPLINE_MODEL_DIR=str(ROOT / "var" / "models"),

@@ -206,7 +206,7 @@ def test_demo_load_and_serve_refuse_gaps(tmp_path: Path) -> None:
     gapped = _write(tmp_path, yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
     env = {
         "HELPLINE_VAR_DIR": str(tmp_path),
-        "HELPLINE_CONFIG_FILE": str(tmp_path / "x.toml"),
+        "HELPLINE_CONFIG_FILE": "",  # no settings file (a named missing one is an error)
         "HELPLINE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'h.db'}",
     }
     assert _run(["db", "upgrade"], env).returncode == 0
@@ -250,7 +250,7 @@ def test_demo_load_and_serve_refuse_gaps(tmp_path: Path) -> None:
 def test_the_demo_configuration_loads_without_allow_gaps(tmp_path: Path) -> None:
     env = {
         "HELPLINE_VAR_DIR": str(tmp_path),
-        "HELPLINE_CONFIG_FILE": str(tmp_path / "x.toml"),
+        "HELPLINE_CONFIG_FILE": "",  # no settings file (a named missing one is an error)
         "HELPLINE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'h.db'}",
     }
     assert _run(["db", "upgrade"], env).returncode == 0
