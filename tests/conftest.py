@@ -169,18 +169,28 @@ def fresh_totp(secret: str, last_step: int | None) -> str:
 
 
 async def totp_now(username: str) -> str:
-    """An unused TOTP code of a demo account (tests sign in as real staff do)."""
-    from helpline.db import session_scope
+    """An unused TOTP code of a demo account (tests sign in as real staff do).
+
+    Read on an engine of its own, closed at once: browser tests call this while the live
+    server's thread owns the process's engine, and an asyncpg connection must not cross event
+    loops (on PostgreSQL that failed, or crashed the interpreter)."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import NullPool
+
     from triage.models import StaffUser
 
-    async with session_scope() as s:
-        secret, last_step = (
-            await s.execute(
-                select(StaffUser.totp_secret, StaffUser.totp_last_step).where(
-                    StaffUser.username == username
+    engine = create_async_engine(os.environ["HELPLINE_DATABASE_URL"], poolclass=NullPool)
+    try:
+        async with engine.connect() as conn:
+            secret, last_step = (
+                await conn.execute(
+                    select(StaffUser.totp_secret, StaffUser.totp_last_step).where(
+                        StaffUser.username == username
+                    )
                 )
-            )
-        ).one()
+            ).one()
+    finally:
+        await engine.dispose()
     return fresh_totp(secret, last_step)
 
 
