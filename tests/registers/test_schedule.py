@@ -57,11 +57,13 @@ async def test_sends_once_per_configured_day(client, db_url: str, sinks) -> None
     first = await run_due(shanghai(13, 9))
     assert len(first) == 3  # the district and its two schools
     assert await run_due(shanghai(13, 10)) == [] and await run_due(shanghai(14, 9)) == []
-    # the district's two admins and sch-a's safeguarding lead by e-mail; sch-b's group by webhook
+    # the district's two admins and its safeguarding lead, and sch-a's safeguarding lead by
+    # e-mail; sch-b's group by webhook
     assert sorted(to[0] for to, _, _ in smtp.messages) == [
         "admin2@demo.invalid",
         "admin@demo.invalid",
         "lead.a@demo.invalid",
+        "lead.district@demo.invalid",
     ]
     assert len(webhook.received) == 1
     per_day = len(smtp.messages)

@@ -106,6 +106,8 @@ def _payloads(other_case: int, staff: int) -> dict[str, dict]:
         "/console/admin/staff/{staff_id}/role": {"role": "admin"},
         "/console/admin/targets": {"emergency": 1, "high": 2, "medium": 3, "low": 4},
         "/console/alerts/{delivery_id}/acknowledge": {},
+        "/console/alerts/test": {},
+        "/console/admin/staff/{staff_id}/test-alert": {},
         "/console/admin/grants/{grant_id}/approve": {},
         "/console/admin/grants/{grant_id}/refuse": {},
     }
