@@ -180,6 +180,13 @@ async def _apply(session: AsyncSession, grant: RoleGrant, target: StaffUser) -> 
         uri = _new_totp(target) if needs_totp else None
         return Issued(target, _new_password(target), uri)
     if grant.action == GrantAction.role:
+        if not guarded(target.role):
+            # An account of a role an admin manages alone (auditor) may have credentials its
+            # administrator set and holds (made or reset at once): it reads content only with
+            # new ones, handed to the approver, or "auditor, then promote" would bypass four eyes.
+            target.role = grant.role
+            uri = _new_totp(target) if needs_totp else None
+            return Issued(target, _new_password(target), uri)
         target.role = grant.role
         uri = _new_totp(target) if needs_totp and not target.totp_secret else None
         return Issued(target, None, uri)

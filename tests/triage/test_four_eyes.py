@@ -210,3 +210,34 @@ async def test_an_admin_sees_no_case_content_anywhere(client) -> None:  # noqa: 
         assert "摸我" not in text and "不让我告诉别人" not in text, url
     assert (await client.get(f"/console/cases/{case_id}")).status_code == 403
     assert (await client.get("/console/queue")).status_code == 403
+
+
+async def test_promoting_an_account_the_requester_holds_issues_new_credentials(client) -> None:  # noqa: ANN001
+    """An admin makes an auditor at once (and holds its password and key), then asks for it to
+    become a safeguarding lead: the second admin's approval must not hand the requester a lead's
+    login. New credentials go to the approver; the requester's old ones no longer sign in."""
+    await new_case(SEXUAL_ABUSE, "sch-a")
+    csrf = await _admin(client)
+    made = await _create(client, csrf, "mole.auditor", "auditor")
+    assert made.status_code == 200 and 'id="new-password"' in made.text
+    held_password = made.text.split('id="new-password"')[1].split(">", 1)[1].split("<", 1)[0]
+    before = await _person("mole.auditor")
+    asked = await client.post(
+        f"/console/admin/staff/{before.id}/role",
+        data={"csrf_token": csrf, "role": "safeguarding_lead"},
+    )
+    assert "grant_requested" in asked.headers["location"]
+    (grant,) = await _grants(before.id)
+
+    csrf2 = await _admin(client, "admin2.district")
+    approved = await client.post(
+        f"/console/admin/grants/{grant.id}/approve", data={"csrf_token": csrf2}
+    )
+    assert approved.status_code == 200
+    assert 'id="new-password"' in approved.text and 'id="totp-uri"' in approved.text
+    after = await _person("mole.auditor")
+    assert after.role == "safeguarding_lead" and after.active
+    assert after.password_hash != before.password_hash
+    assert after.totp_secret != before.totp_secret
+    client.cookies.clear()
+    assert (await login(client, "mole.auditor", held_password)).status_code != 303
