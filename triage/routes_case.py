@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline import audit
-from helpline.web import check_csrf, csrf_token
+from helpline.web import check_csrf, csrf_ok, csrf_token
 from triage import caseview, casework, queue
 from triage import permissions as perm
 from triage.deps import DbSession, current_staff
@@ -36,6 +36,19 @@ async def case_page(
     staff: StaffUser = Depends(current_staff),
     session: AsyncSession = DbSession,
 ) -> Response:
+    return await _case_page(request, staff, session, case_id)
+
+
+async def _case_page(
+    request: Request,
+    staff: StaffUser,
+    session: AsyncSession,
+    case_id: int,
+    status_code: int = 200,
+    msg: str | None = None,
+    drafts: dict[str, str] | None = None,
+) -> Response:
+    """The case page; `drafts` refills the reply or note box after a refused post."""
     case = await perm.visible_case(session, staff, case_id)
     content = perm.can_view_content(staff, case)
     await audit.record(
@@ -50,7 +63,8 @@ async def case_page(
         "can_reassign": perm.can_reassign(staff, case),
         "can_act": perm.can_act(staff, case) and case.status != "closed",
         "can_note": perm.can_add_note(staff, case) and case.status != "closed",
-        "msg": request.query_params.get("msg"),
+        "msg": msg or request.query_params.get("msg"),
+        "drafts": drafts or {},
     }
     names = await caseview.staff_names(session, {case.assignee_id} - {None})  # type: ignore[arg-type]
     context["assignee"] = names.get(case.assignee_id or 0, "")
@@ -68,7 +82,18 @@ async def case_page(
         )
     if context["can_reassign"]:
         context["assignable"] = await queue.assignable_staff(session, case)
-    return render(request, "console/case.html", staff, **context)
+    return render(request, "console/case.html", staff, status_code, **context)
+
+
+async def _expired(
+    request: Request, staff: StaffUser, session: AsyncSession, case_id: int, box: str, text: str
+) -> Response:
+    """A reply or note whose form token no longer holds (signed in again elsewhere, page open
+    since before): the page again, the typed text back in its box, a fresh token, nothing
+    saved. Sent once more, it goes through."""
+    return await _case_page(
+        request, staff, session, case_id, status_code=403, msg="form_expired", drafts={box: text}
+    )
 
 
 def _timeline(entries: list[caseview.TimelineEntry], request: Request) -> dict[str, object]:
@@ -115,6 +140,9 @@ async def reply(
     staff: StaffUser = Depends(current_staff),
     session: AsyncSession = DbSession,
 ) -> Response:
+    if not csrf_ok(request, csrf_token_field):
+        return await _expired(request, staff, session, case_id, "reply", text)
+
     async def do(s: AsyncSession, st: StaffUser, case: Case) -> str:
         await casework.reply(s, st, case, text)
         return "replied"
@@ -131,6 +159,9 @@ async def note(
     staff: StaffUser = Depends(current_staff),
     session: AsyncSession = DbSession,
 ) -> Response:
+    if not csrf_ok(request, csrf_token_field):
+        return await _expired(request, staff, session, case_id, "note", text)
+
     async def do(s: AsyncSession, st: StaffUser, case: Case) -> str:
         # The hotline operator adds to their call without taking it.
         await casework.add_note(s, st, case, text, take=perm.can_act(st, case))

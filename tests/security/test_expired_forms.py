@@ -65,3 +65,35 @@ async def test_expired_follow_up_keeps_the_addition(app, monkeypatch) -> None:  
         )
         assert reopened.status_code == 200
         assert re.search(r'<textarea id="text"[^>]*>' + addition, reopened.text)
+
+
+async def test_expired_staff_reply_and_note_keep_the_text(client) -> None:  # noqa: ANN001
+    """A counsellor's reply or note posted from a page whose token no longer holds (signed in
+    again in another tab) comes back in its box with a fresh token; nothing is saved until
+    it is sent again, then it is saved once."""
+    from sqlalchemy import select
+
+    from helpline.db import session_scope
+    from tests.conftest import login
+    from tests.triage.support import BULLYING, new_case
+    from triage.models import Message
+
+    typed = {"reply": "你好，我们收到了。你现在安全吗？", "note": "需联系班主任，孩子怕被报复"}
+    case_id = await new_case(BULLYING)
+    assert (await login(client, "counsellor.a")).status_code == 303
+    stale = csrf_from((await client.get(f"/console/cases/{case_id}")).text)
+    assert (await login(client, "counsellor.a")).status_code == 303
+    for box, text in typed.items():
+        url = f"/console/cases/{case_id}/{box}"
+        refused = await client.post(url, data={"csrf_token": stale, "text": text})
+        assert refused.status_code == 403 and "表单已过期" in refused.text
+        assert re.search(rf'<textarea id="{box}-text"[^>]*>{text}</textarea>', refused.text)
+        async with session_scope() as s:
+            saved = await s.execute(select(Message.text).where(Message.case_id == case_id))
+            assert text not in saved.scalars().all()
+        fresh = csrf_from(refused.text)
+        sent = await client.post(url, data={"csrf_token": fresh, "text": text})
+        assert sent.status_code == 303, box
+    async with session_scope() as s:
+        rows = (await s.execute(select(Message.direction, Message.text))).all()
+    assert rows.count(("out", typed["reply"])) == 1 and rows.count(("note", typed["note"])) == 1
