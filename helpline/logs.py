@@ -44,6 +44,15 @@ _SCRUBBERS = [
     # masking some of their characters leaves the rest usable for a guess.
     (re.compile(r"(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9_-]{16,}"), "[token]"),
     (re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b"), "[ip]"),
+    # IPv6: eight groups, or fewer around "::" (a clock time like 17:08:38 has neither).
+    (
+        re.compile(
+            r"(?<![\w:])(?:(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}"
+            r"|(?:[0-9A-Fa-f]{1,4}:){0,6}(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){0,6}"
+            r"[0-9A-Fa-f]{1,4})(?![\w:])"
+        ),
+        "[ip]",
+    ),
     (re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"), "[email]"),
     (re.compile(r"\d{6,}[\dXx]?"), "[number]"),
     (re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]+"), "[text]"),

@@ -41,3 +41,17 @@ def test_ids_and_counts_stay_readable():
     out = _capture(lambda log: log.info("case opened", extra={"case_id": 42, "labels": 2}))
     record = json.loads(out)
     assert record["msg"] == "case opened" and record["case_id"] == 42
+
+
+def test_addresses_and_tokens_are_masked_whole():
+    # A second line behind "nothing logs them" (tests/security/test_logs_name_no_one.py): a
+    # library or a careless line that writes an address or a token loses all of it.
+    token = "q8ZkR2vX7mN4pL1sT9wY3bC6"
+    said = (
+        f"client 203.0.113.7 and 2001:db8:4:1::2a, mapped ::ffff:198.51.100.3, "
+        f"link fe80::1ff:fe23:4567:890a, token {token}, at 17:08:38"
+    )
+    out = json.loads(_capture(lambda log: log.warning("seen %s", said)))["msg"]
+    for leaked in ("203.0.113", "2001:db8", "198.51.100", "fe80", "4567:890a", token[:8]):
+        assert leaked not in out, leaked
+    assert "17:08:38" in out  # a clock time is not an address
