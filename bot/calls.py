@@ -20,7 +20,7 @@ from bot import call_scripts, flow, limits, texts
 from bot.webform import _form
 from helpline import audit
 from helpline.db import session_scope
-from helpline.vocabulary import display
+from helpline.vocabulary import display, vocabulary
 from helpline.web import check_csrf, csrf_token, templates_for
 from triage import permissions as perm
 from triage.deps import current_staff
@@ -36,8 +36,9 @@ MAX_CALLBACK_CHARS = 40
 
 
 def caller_kinds() -> dict[str, str]:
-    """Caller types and their labels (data/bot/texts.yaml, calls.kinds)."""
-    return {str(k): str(v) for k, v in texts.section("calls")["kinds"].items()}
+    """Caller types and their names: the reporter kinds of data/vocabulary.yaml, so the call
+    log, the case page and the statistics name a caller alike."""
+    return vocabulary()["reporter_kinds"]
 
 
 def _error(key: str, **values: Any) -> str:
