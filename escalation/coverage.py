@@ -19,13 +19,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import yaml
 
 from escalation import roster
 from escalation.configfile import ConfigFile
 from escalation.models import DutyShift
+from helpline.localtime import local_zone
 from helpline.settings import get_settings
 from triage import permissions as perm
 from triage.models import Case, Organisation, OrgKind, StaffUser
@@ -353,7 +353,7 @@ def on_duty(setup: Setup, org_code: str, at: datetime) -> list[str]:
     """Usernames on duty at `at` (roster.covers decides; overrides are not configuration)."""
     rows = _shift_rows(setup, org_code)
     has_holiday = any("holiday" in s.days for s, _ in rows)
-    local = at.astimezone(ZoneInfo(get_settings().timezone))
+    local = at.astimezone(local_zone())
     return list(dict.fromkeys(s.staff for s, row in rows if roster.covers(row, local, has_holiday)))
 
 
@@ -499,7 +499,7 @@ def uncovered(setup: Setup, org_codes: Iterable[str], reachable_only: bool = Fal
         | {_minutes(s.end) % DAY_MINUTES for rs in rows.values() for s, _ in rs}
     )
     holiday = {c: any("holiday" in s.days for s, _ in rs) for c, rs in rows.items()}
-    tz = ZoneInfo(get_settings().timezone)
+    tz = local_zone()
     gaps: dict[tuple[int, int], list[tuple[str, date, int]]] = {}
     for sig, (example, count) in day_types().items():
         open_from = None
@@ -866,7 +866,7 @@ def table(setup: Setup) -> list[CoverageRow]:
 def roster_week(setup: Setup, org_code: str) -> list[tuple[str, list[tuple[str, str, list[str]]]]]:
     """Per kind of day of an ordinary week (and a holiday, and a 调休 day): the spans and who
     is on duty in each; an empty list of names is a gap."""
-    tz = ZoneInfo(get_settings().timezone)
+    tz = local_zone()
     rows = _shift_rows(setup, org_code)
     points = sorted(
         {0, DAY_MINUTES}

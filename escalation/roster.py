@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import chinese_calendar
 from sqlalchemy import select
@@ -12,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation.config import settings
 from escalation.models import DutyOverride, DutyShift
-from helpline.settings import get_settings
+from helpline.localtime import local_zone
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -86,5 +85,5 @@ async def on_duty(session: AsyncSession, org_id: int, at: datetime) -> list[int]
         (await session.execute(select(DutyShift).where(DutyShift.org_id == org_id))).scalars()
     )
     has_holiday = any("holiday" in shift.days for shift in shifts)
-    local = at.astimezone(ZoneInfo(get_settings().timezone))
+    local = at.astimezone(local_zone())
     return list(dict.fromkeys(s.staff_id for s in shifts if covers(s, local, has_holiday)))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -16,6 +15,7 @@ from escalation.models import Delivery, StatutoryReport
 from escalation.reports import Made, ReportError, record_report
 from escalation.web import render
 from helpline import audit
+from helpline.localtime import local_zone
 from helpline.settings import get_settings
 from helpline.web import DbSession, check_csrf
 from triage import permissions as perm
@@ -71,7 +71,7 @@ def _parse_local(value: str) -> datetime:
         raise ReportError("报告时间格式不对。") from exc
     if naive.tzinfo is not None:
         return naive
-    return naive.replace(tzinfo=ZoneInfo(get_settings().timezone))
+    return naive.replace(tzinfo=local_zone())
 
 
 @router.post("/console/cases/{case_id}/reports/{report_id}")
