@@ -8,6 +8,8 @@
   channel in their profile order is tried at once; when nobody of the step has been reached
   and nothing of it is still untried, the chain moves to the next step at once. A live chain
   that has reached nobody is a delivery incident (banner, ERROR log) until something is sent.
+* Not reached after all (`not_reached`: a cloud's receipt says the call was not answered or
+  the SMS not delivered): a sent alert becomes a failure, with everything above.
 
 Logs carry ids, channel kinds and error labels only: never text, names, addresses or tokens.
 """
@@ -149,6 +151,51 @@ async def failed(
         await _move_on(session, found, now)
     if chain is not None and chain.state in LIVE and chain.incident_since is None:
         await _maybe_incident(session, chain, now)
+
+
+async def not_reached(session: AsyncSession, delivery_id: int, now: datetime, error: str) -> bool:
+    """A receipt came back: an alert counted as sent did not reach its person after all (a
+    call nobody answered, an SMS the carrier could not deliver). It is then a failure like
+    any other: retried with backoff while the chain is live, the person's next channel goes
+    out (the ones skipped because this one seemed to reach them come back), the chain moves
+    on or becomes an incident when nobody is reached. Returns whether anything changed."""
+    found = await session.get(Delivery, delivery_id, with_for_update=True)
+    if found is None or found.state != "sent":
+        return False  # already failing, cancelled or skipped: nothing to undo
+    chain = await session.get(Escalation, found.escalation_id)
+    if chain is None or chain.state not in LIVE:
+        return False  # acknowledged or closed meanwhile: nobody needs paging any more
+    found.sent_at = None
+    same_person = (
+        Delivery.escalation_id == found.escalation_id,
+        Delivery.round == found.round,
+        Delivery.step == found.step,
+        Delivery.staff_id == found.staff_id,
+    )
+    reached_otherwise = (
+        await session.execute(
+            select(Delivery.id)
+            .where(*same_person, Delivery.id != found.id, Delivery.state == "sent")
+            .limit(1)
+        )
+    ).first()
+    restore = found.staff_id is not None and reached_otherwise is None
+    if restore:
+        await session.execute(
+            update(Delivery)
+            .where(
+                *same_person,
+                Delivery.state == "skipped",
+                Delivery.last_error == "reached_on_other_channel",
+            )
+            .values(state="standby", last_error=None)
+            .execution_options(synchronize_session=False)
+        )
+    if restore and found.attempts != 1:  # `failed` tries the next channel on a first failure
+        await _next_channel(session, found, now)
+    timer = await timers.schedule(session, "deliver", now, delivery_id=found.id)
+    await failed(session, timer, found, now, error, False)
+    return True
 
 
 async def _next_channel(session: AsyncSession, found: Delivery, now: datetime) -> None:

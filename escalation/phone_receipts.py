@@ -6,7 +6,9 @@ callbacks `voiceprompt_callback` / `voicekey_callback`). These pushes are not si
 URLs carry a secret (HELPLINE_PHONE_CALLBACK_SECRET; without it the routes do not exist:
 404), and a receipt only ever changes a record of a message the cloud accepted from us
 (matched by its id), never anything else. The ack key pressed during a call acknowledges
-that alert like its link would ("via voice"). No phone number from a receipt is kept.
+that alert like its link would ("via voice"). A call not answered or an SMS not delivered
+(the newest receipt of its alert) makes the alert a failure of delivery again, retried by the
+delivery rules (escalation.outcomes.not_reached). No phone number from a receipt is kept.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation import ack
+from escalation import ack, outcomes
 from escalation.phone_alerts import config
 from escalation.phone_models import PhoneReceipt
 from helpline.db import session_scope, utcnow
@@ -32,6 +34,7 @@ router = APIRouter(prefix="/escalation/phone")
 MAX_RECEIPT_BYTES = 262_144
 ALIYUN_OK = {"code": 0, "msg": "成功"}
 TENCENT_OK = {"result": 0, "errmsg": "OK"}
+NOT_REACHED = ("failed", "unanswered")  # the alert did not reach its person after all
 
 
 def _secret_ok(given: str) -> bool:
@@ -63,7 +66,24 @@ async def _update(
         found.state = state
     found.detail = (detail or "")[:64] or None
     found.updated_at = utcnow()
+    if found.state in NOT_REACHED and await _newest(session, found):
+        await outcomes.not_reached(
+            session, found.delivery_id, utcnow(), f"{found.kind}_{found.state}"
+        )
     return found
+
+
+async def _newest(session: AsyncSession, receipt: PhoneReceipt) -> bool:
+    """A late receipt of an earlier attempt says nothing about the alert's latest one."""
+    latest = (
+        await session.execute(
+            select(PhoneReceipt.id)
+            .where(PhoneReceipt.delivery_id == receipt.delivery_id)
+            .order_by(PhoneReceipt.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    return latest == receipt.id
 
 
 async def _acknowledge(session: AsyncSession, receipt: PhoneReceipt | None, key: str) -> None:
@@ -119,7 +139,8 @@ async def _apply(session: AsyncSession, provider: str, kind: str, data: Any) -> 
                 )
             else:
                 status = str(item.get("status_code", ""))
-                found = await _update(session, "aliyun", str(item["call_id"]), "answered", status)
+                state = str(config()["aliyun_call_not_reached"].get(status, "answered"))
+                found = await _update(session, "aliyun", str(item["call_id"]), state, status)
                 if item.get("dtmf"):
                     await _acknowledge(session, found, str(item["dtmf"]))
             matched += found is not None
@@ -134,6 +155,11 @@ async def _apply(session: AsyncSession, provider: str, kind: str, data: Any) -> 
         item = data["voicekey_callback"]
         found = await _update(session, "tencent", str(item["callid"]), "answered", "key")
         await _acknowledge(session, found, str(item.get("keypress", "")))
+        return int(found is not None)
+    if "voice_failure_callback" in data:
+        item = data["voice_failure_callback"]
+        code = f"failure_{item.get('failure_code', '')}"
+        found = await _update(session, "tencent", str(item["callid"]), "failed", code)
         return int(found is not None)
     item = data["voiceprompt_callback"]
     result = str(item.get("result", ""))

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from sqlalchemy import select, text
 
-from escalation import cloud_signing, phone_alerts
-from escalation.models import AlertProfile, Delivery, Escalation
+from escalation import cloud_signing, phone_alerts, phone_receipts
+from escalation.models import AlertProfile, Delivery, Escalation, EscalationPolicy
 from escalation.notifier import NotifyError, Target, get
 from escalation.notifiers import AlertInfo
 from escalation.outcomes import backoff
@@ -264,3 +264,89 @@ async def test_receipts_update_only_what_was_sent(app, db_url: str, clouds, clie
             (sent.ref, "delivered", "DELIVERED"),
             (ref, "answered", "300000"),
         ]
+    # The call's final report: not answered (Alibaba's code, data/escalation/phone_alerts.yaml).
+    report = [{"call_id": ref, "status_code": "200003", "out_id": "22"}]
+    assert (await client.post(f"{base}/aliyun/voice", json=report)).status_code == 200
+    tencent_ref = await phone_alerts.send_voice("tencent", PHONE, _info(23))
+    await phone_alerts.record_accepted(23, "tencent", "voice", tencent_ref)
+    failure = {"voice_failure_callback": {"callid": tencent_ref, "failure_code": 8}}
+    assert (await client.post(f"{base}/tencent/voice", json=failure)).status_code == 200
+    async with session_scope() as s:
+        rows = (await s.execute(select(PhoneReceipt).order_by(PhoneReceipt.id))).scalars().all()
+        assert [(r.ref, r.state, r.detail) for r in rows][1:] == [
+            (ref, "unanswered", "200003"),
+            (tencent_ref, "failed", "failure_8"),
+        ]
+
+
+async def test_a_call_nobody_answers_is_not_a_delivery(
+    wired: dict,
+    clock,  # noqa: ANN001
+    clouds,  # noqa: ANN001
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 13's rules for a call the cloud accepted but nobody answered: the alert is not
+    delivered, so the person's next channel goes out and the call is made again later."""
+    aliyun, tencent = clouds
+    monkeypatch.setattr(phone_receipts, "utcnow", clock)  # receipts arrive on the test's clock
+    async with session_scope() as s:
+        duty = (
+            await s.execute(select(StaffUser).where(StaffUser.username == "duty.a"))
+        ).scalar_one()
+        duty.phone = PHONE
+        s.add(AlertProfile(staff_id=duty.id, channels=["voice", "sms"]))
+        policy = (
+            await s.execute(select(EscalationPolicy).where(EscalationPolicy.name == "一中紧急升级"))
+        ).scalar_one()  # one channel after another, not all at once
+        policy.steps = [{**policy.steps[0], "all_channels": False}, *policy.steps[1:]]
+    case_id = await _submit()
+    worker = Worker(clock)
+    await worker.drain()
+    (first,) = tencent.accepted("SendTtsVoice")
+    assert aliyun.accepted("SendSms") == []  # the call counted as reaching duty.a
+
+    async def duty_a(channel: str) -> Delivery:
+        async with session_scope() as s:
+            return (
+                await s.execute(
+                    select(Delivery).where(
+                        Delivery.case_id == case_id,
+                        Delivery.channel == channel,
+                        Delivery.staff_id == duty.id,
+                    )
+                )
+            ).scalar_one()
+
+    assert (await duty_a("sms")).state == "skipped"
+    from helpline.app import create_app
+
+    transport = httpx.ASGITransport(app=create_app())
+    base = f"/escalation/phone/{CALLBACK_SECRET}/tencent/voice"
+    unanswered = {"voiceprompt_callback": {"callid": first.ref, "result": "1", "mobile": "x"}}
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        assert (await client.post(base, json=unanswered)).json() == {"result": 0, "errmsg": "OK"}
+        voice = await duty_a("voice")
+        assert voice.state == "pending" and voice.last_error == "voice_unanswered"
+        assert voice.sent_at is None
+        assert (await duty_a("sms")).state == "pending"  # the next channel, at once
+        await worker.drain()
+        (sms,) = aliyun.accepted("SendSms")
+        assert (await duty_a("sms")).state == "sent"
+        # Reached by SMS: the call is not repeated (one alert per person and step) ...
+        assert (await duty_a("voice")).state == "skipped"
+        # ... until the carrier says the SMS did not arrive either: then the call again.
+        failed_sms = [{"biz_id": sms.ref, "success": False, "err_code": "MOBILE_NOT_ON"}]
+        sms_base = f"/escalation/phone/{CALLBACK_SECRET}/aliyun/sms"
+        assert (await client.post(sms_base, json=failed_sms)).status_code == 200
+        assert (await duty_a("sms")).last_error == "sms_failed"
+        await worker.drain()
+        first_again, second = tencent.accepted("SendTtsVoice")
+        assert first_again.ref == first.ref and (await duty_a("voice")).state == "sent"
+        # A late copy of the first call's receipt says nothing about the second call.
+        assert (await client.post(base, json=unanswered)).status_code == 200
+        assert (await duty_a("voice")).state == "sent"
+        answered = {"voiceprompt_callback": {"callid": second.ref, "result": "0"}}
+        assert (await client.post(base, json=answered)).status_code == 200
+        assert (await duty_a("voice")).state == "sent"
+        # Reached by the second call: the SMS's retry is no longer needed.
+        assert (await duty_a("sms")).state == "skipped"
