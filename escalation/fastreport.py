@@ -14,6 +14,7 @@ from escalation.config import label_words, rules, settings
 from escalation.reports import case_reports
 from helpline.db import utcnow
 from helpline.localtime import local_time, local_zone
+from helpline.vocabulary import display
 from nlu.elements import resolve_time
 from nlu.paths import default_paths
 from triage.casework import report_elements
@@ -59,10 +60,10 @@ async def draft(session: AsyncSession, case: Case) -> FastReport:
     found = report_elements(case).found  # with the school the case belongs to
     reporter = await session.get(Reporter, case.reporter_id)
     kind = reporter.kind if reporter is not None else "unknown"
-    source = (
-        f"{conf['channels'].get(case.channel, case.channel)}（"
-        f"{conf['reporter_kinds'].get(kind, kind)}），{_local(case.received_at)} 收到"
-    )
+    # The document's own phrasing where it has one, else the shared name: never a raw code.
+    channel = conf["channels"].get(case.channel) or display("channels", case.channel)
+    who = conf["reporter_kinds"].get(kind) or display("reporter_kinds", kind)
+    source = f"{channel}（{who}），{_local(case.received_at)} 收到"
     injuries = elements.get("injuries") or []
     severity = words.get(case.urgency, case.urgency) + (
         f"；伤情：{'、'.join(injuries)}" if injuries else ""

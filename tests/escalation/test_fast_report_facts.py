@@ -33,3 +33,30 @@ async def test_fast_report_time_is_a_date_with_the_childs_words(wired: dict, cli
     page = await client.get(f"/console/cases/{case_id}")
     missing = page.text.split('id="elements-missing"')[1].split("</p>")[0]
     assert "学校" not in missing
+
+
+async def test_fast_report_names_every_kind_of_reporter(wired: dict, client) -> None:  # noqa: ANN001
+    # A teacher who reports (the call log offers "teacher") is named, never shown as a code.
+    from helpline.db import session_scope
+    from triage.intake import Intake, receive
+
+    async with session_scope() as s:
+        got = await receive(
+            s,
+            Intake(
+                channel="phone",
+                reporter_ref="facts-teacher",
+                reporter_kind="teacher",
+                text=TEXT,
+                org_code="sch-a",
+                new_case=True,
+                received_at=RECEIVED,
+            ),
+        )
+        case_id = got.case.id
+    await login(client, "lead.a")
+    file = await client.get(f"/console/cases/{case_id}/fast-report.docx")
+    assert file.status_code == 200
+    table = docx.Document(io.BytesIO(file.content)).tables[0]
+    source = {r.cells[0].text: r.cells[1].text for r in table.rows}["信息来源"]
+    assert "teacher" not in source and "老师（学校教职工）" in source
