@@ -47,3 +47,24 @@ async def test_no_text_name_phone_or_chat_id_in_clear(db_url):
     for secret in SECRETS:
         escaped = secret.encode("unicode_escape")
         assert escaped not in raw and escaped.replace(b"\\u", b"\\\\u") not in raw
+
+
+async def test_staff_passwords_are_stored_as_salted_argon2id(db_url):
+    # ASVS 2.4.1 (docs/security.md): a slow, salted KDF, and no password in the file.
+    from tests.conftest import DEMO_PASSWORD
+    from triage.models import StaffUser
+
+    async with session_scope() as s:
+        hashes = (await s.execute(select(StaffUser.password_hash))).scalars().all()
+    assert hashes
+    salts = set()
+    for stored in hashes:
+        kind, version, params, salt, _ = stored.lstrip("$").split("$")
+        assert kind == "argon2id", stored[:12]
+        cost = dict(p.split("=") for p in params.split(","))
+        # OWASP's floor for argon2id: 19 MiB of memory and two passes.
+        assert int(cost["m"]) >= 19 * 1024 and int(cost["t"]) >= 2
+        salts.add(salt)
+    assert len(salts) == len(hashes)  # every account its own salt
+    await dispose_engine()
+    assert DEMO_PASSWORD.encode() not in _raw_dump(db_url)
