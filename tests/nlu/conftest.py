@@ -9,8 +9,10 @@ import pytest
 
 from nlu.backends import Scores
 from nlu.labels import GENERAL, LABELS
+from nlu.normalize import model_text
 from nlu.paths import NluPaths, default_paths
 from nlu.pipeline import Pipeline
+from nlu.rules import RuleBook, RuleResult, apply_rules, load_rulebook
 from nlu.train import model_is_current, train_model
 
 
@@ -34,6 +36,16 @@ def pipeline(trained_paths: NluPaths) -> Pipeline:
 
     backend = SpacyBackend(trained_paths.spacy_model, trained_paths.userdict)
     return Pipeline(backend, trained_paths)
+
+
+@pytest.fixture(scope="session")
+def book(nlu_paths: NluPaths) -> RuleBook:
+    return load_rulebook(nlu_paths.lexicon_dir)
+
+
+def rules_on(book: RuleBook, text: str) -> RuleResult:
+    """The rules on what the pipeline gives them to read (normalised, written out)."""
+    return apply_rules(book, model_text(text))
 
 
 class FixedBackend:

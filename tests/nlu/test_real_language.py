@@ -11,18 +11,7 @@ import pytest
 from nlu.labels import GENERAL, LABELS
 from nlu.normalize import model_text, normalize
 from nlu.pipeline import Pipeline, sentences
-from nlu.rules import apply_rules, load_rulebook
-from tests.nlu.conftest import FixedBackend
-
-
-@pytest.fixture(scope="module")
-def book(nlu_paths):
-    return load_rulebook(nlu_paths.lexicon_dir)
-
-
-def rules_on(book, text):
-    return apply_rules(book, model_text(text))
-
+from tests.nlu.conftest import FixedBackend, rules_on
 
 # -- normalisation ---------------------------------------------------------------------------
 

@@ -3,17 +3,7 @@ hyperbole, impersonal context, the harm phrase rules."""
 
 import pytest
 
-from nlu.normalize import normalize
-from nlu.rules import apply_rules, load_rulebook
-
-
-@pytest.fixture(scope="module")
-def book(nlu_paths):
-    return load_rulebook(nlu_paths.lexicon_dir)
-
-
-def run(book, text):
-    return apply_rules(book, normalize(text))
+from tests.nlu.conftest import rules_on
 
 
 @pytest.mark.parametrize(
@@ -39,13 +29,13 @@ def run(book, text):
     ],
 )
 def test_each_crisis_concept_fires_with_its_rule_id(book, text, concept):
-    result = run(book, text)
+    result = rules_on(book, text)
     assert concept in result.concepts
     assert any(r.startswith(f"crisis.{concept}:") for r in result.rules)
 
 
 def test_ideation_alone_is_crisis_high(book):
-    result = run(book, "我好想死")
+    result = rules_on(book, "我好想死")
     assert result.labels == {"crisis"}
     assert result.urgency == "high"
     assert 4 <= result.risk_level < 8
@@ -56,14 +46,14 @@ def test_ideation_alone_is_crisis_high(book):
     "text", ["我不想活了，今晚就吃安眠药", "已经吃了一瓶安眠药", "我现在就在楼顶，不想活了"]
 )
 def test_ideation_with_means_and_time_escalates_to_emergency(book, text):
-    result = run(book, text)
+    result = rules_on(book, text)
     assert "crisis" in result.labels
     assert result.urgency == "emergency"
     assert result.risk_level >= 8
 
 
 def test_method_alone_does_not_label(book):
-    result = run(book, "跳楼机好刺激")
+    result = rules_on(book, "跳楼机好刺激")
     assert "crisis" not in result.labels
     assert result.risk_level < 4
 
@@ -77,7 +67,7 @@ def test_method_alone_does_not_label(book):
     ],
 )
 def test_negation_cancels_ideation_and_is_reported(book, text, rule):
-    result = run(book, text)
+    result = rules_on(book, text)
     assert "crisis" not in result.labels
     assert rule in result.rules
     assert result.negated
@@ -85,7 +75,7 @@ def test_negation_cancels_ideation_and_is_reported(book, text, rule):
 
 def test_negation_needs_to_be_close(book):
     # The first 不想 belongs to 去学校; 不想活 is ideation.
-    result = run(book, "我不想去学校也不想活了")
+    result = rules_on(book, "我不想去学校也不想活了")
     assert "crisis" in result.labels
 
 
@@ -100,14 +90,14 @@ def test_negation_needs_to_be_close(book):
     ],
 )
 def test_hyperbole_does_not_trigger(book, text, rule):
-    result = run(book, text)
+    result = rules_on(book, text)
     assert rule in result.rules
     assert not result.labels
     assert result.risk_level == 0
 
 
 def test_impersonal_context_reports_but_does_not_label(book):
-    result = run(book, "心理课上老师讲了怎么预防自杀")
+    result = rules_on(book, "心理课上老师讲了怎么预防自杀")
     assert result.context
     assert "crisis" not in result.labels
     assert any(r.startswith("context:") for r in result.rules)
@@ -134,7 +124,7 @@ def test_impersonal_context_reports_but_does_not_label(book):
     ],
 )
 def test_harm_phrase_rules_raise_label_and_urgency(book, text, label, urgency):
-    result = run(book, text)
+    result = rules_on(book, text)
     assert label in result.labels
     assert result.urgency == urgency
     assert any(r.startswith(f"{label}.") for r in result.rules)
@@ -144,27 +134,27 @@ def test_harm_phrase_rules_raise_label_and_urgency(book, text, label, urgency):
     "text", ["他在打我的主意", "他在打我电话", "他不在打我了", "他在打我们班的篮球赛"]
 )
 def test_hitting_look_alikes_are_not_an_attack(book, text):
-    assert "danger" not in run(book, text).labels
+    assert "danger" not in rules_on(book, text).labels
 
 
 def test_emergency_cue_alone_is_not_a_case(book):
-    result = run(book, "救命！这道题好难")
+    result = rules_on(book, "救命！这道题好难")
     assert not result.labels
     assert result.urgency_if_harm == "emergency"
 
 
 def test_a_conjunction_ends_the_reach_of_a_negation(book):
     # "不想回家" does not negate the "不想活" after 也.
-    result = run(book, "跑出来两天了 不想回家也不想活了")
+    result = rules_on(book, "跑出来两天了 不想回家也不想活了")
     assert "crisis" in result.labels
     assert not result.negated
-    assert "negation:我没想" in run(book, "我没想过要自杀").rules
+    assert "negation:我没想" in rules_on(book, "我没想过要自杀").rules
 
 
 def test_others_telling_the_child_to_die_is_an_insult_not_ideation(book):
-    assert "crisis" not in run(book, "他们都叫我去死").labels
+    assert "crisis" not in rules_on(book, "他们都叫我去死").labels
     # Third-person ideation is not explained away as an insult.
-    assert "crisis" in run(book, "前桌说她想去死").labels
+    assert "crisis" in rules_on(book, "前桌说她想去死").labels
 
 
 @pytest.mark.parametrize(
@@ -198,7 +188,7 @@ def test_others_telling_the_child_to_die_is_an_insult_not_ideation(book):
     ],
 )
 def test_lessons_warnings_and_jokes_raise_no_rule_label(book, text):
-    assert run(book, text).labels == set()
+    assert rules_on(book, text).labels == set()
 
 
 @pytest.mark.parametrize(
@@ -224,7 +214,7 @@ def test_lessons_warnings_and_jokes_raise_no_rule_label(book, text):
     ],
 )
 def test_crisis_said_quietly_is_recognised(book, text, concept):
-    assert concept in run(book, text).concepts
+    assert concept in rules_on(book, text).concepts
 
 
 @pytest.mark.parametrize(
@@ -247,7 +237,7 @@ def test_crisis_said_quietly_is_recognised(book, text, concept):
     ],
 )
 def test_quiet_crisis_forms_leave_everyday_look_alikes_alone(book, text):
-    assert "crisis" not in run(book, text).labels
+    assert "crisis" not in rules_on(book, text).labels
 
 
 @pytest.mark.parametrize(
@@ -259,20 +249,20 @@ def test_quiet_crisis_forms_leave_everyday_look_alikes_alone(book, text):
     ],
 )
 def test_a_farewell_or_wish_then_out_of_reach_is_an_emergency(book, text):
-    result = run(book, text)
+    result = rules_on(book, text)
     assert "unreachable" in result.concepts
     assert "crisis" in result.labels
     assert result.urgency == "emergency"
 
 
 def test_out_of_reach_alone_is_not_a_crisis(book):
-    result = run(book, "儿子今天没去上学 电话也打不通")
+    result = rules_on(book, "儿子今天没去上学 电话也打不通")
     assert "crisis" not in result.labels
     assert result.risk_level == 0
 
 
 def test_giving_things_away_with_a_date_is_an_emergency(book):
-    result = run(book, "猫已经托付给同桌了 明天是我生日 就那天吧")
+    result = rules_on(book, "猫已经托付给同桌了 明天是我生日 就那天吧")
     assert {"farewell", "plan"} <= result.concepts
     assert result.urgency == "emergency"
 
@@ -305,30 +295,30 @@ def test_giving_things_away_with_a_date_is_an_emergency(book):
     ],
 )
 def test_indirect_harm_wording_raises_its_label(book, text, label):
-    assert label in run(book, text).labels
+    assert label in rules_on(book, text).labels
 
 
 def test_a_now_cue_makes_a_harm_message_an_emergency(book):
-    assert run(book, "他们说放学在校门口堵我 带了甩棍 还有半小时就放学了").urgency_if_harm == (
+    assert rules_on(book, "他们说放学在校门口堵我 带了甩棍 还有半小时就放学了").urgency_if_harm == (
         "emergency"
     )
     # Alone, with no harm label, a now cue is not a case.
-    assert run(book, "还有半小时就放学了").labels == set()
+    assert rules_on(book, "还有半小时就放学了").labels == set()
 
 
 def test_a_hopeless_question_is_not_a_question_about_a_word(book):
     # "什么意思" marks a question about a word (紫砂是什么意思): not 活着有什么意思.
-    assert "crisis" in run(book, "压岁钱全被骗光了 活着有什么意思").labels
-    assert run(book, "紫砂是什么意思").labels == set()
+    assert "crisis" in rules_on(book, "压岁钱全被骗光了 活着有什么意思").labels
+    assert rules_on(book, "紫砂是什么意思").labels == set()
 
 
 def test_a_child_out_all_night_is_an_emergency(book):
-    result = run(book, "女儿昨晚跟我吵完跑出去了 一宿没回")
+    result = rules_on(book, "女儿昨晚跟我吵完跑出去了 一宿没回")
     assert "danger" in result.labels
     assert result.urgency_if_harm == "emergency"
 
 
 def test_a_deposit_being_paid_now_is_an_emergency(book):
-    result = run(book, "追星群里说能买到内场票 我正在用压岁钱给卖家转定金")
+    result = rules_on(book, "追星群里说能买到内场票 我正在用压岁钱给卖家转定金")
     assert "fraud" in result.labels
     assert result.urgency == "emergency"
