@@ -267,21 +267,31 @@ def sentences(text: str, max_sentences: int) -> list[str]:
 
 
 def _sentence_labels(
-    sentence_scores: list[dict[str, float]], sentence_rules: list[RuleResult], decision: Decision
-) -> set[str]:
+    sentence_scores: list[dict[str, float]],
+    sentence_rules: list[RuleResult],
+    decision: Decision,
+    whole: set[str],
+) -> tuple[set[str], str | None]:
     """Labels a sentence earns on its own (same bars as a whole message), for the labels
-    long messages are read sentence by sentence for."""
+    long messages are read sentence by sentence for, and the highest urgency of a sentence
+    that adds a label the whole message lacks (the whole message's urgency scores read a
+    long post of everyday news as low: a crisis found in one sentence was a crisis at low)."""
     found: set[str] = set()
+    urgency: str | None = None
     for scores, rules in zip(sentence_scores, sentence_rules, strict=True):
-        categories, _ = split_scores(scores)
+        categories, urgency_scores = split_scores(scores)
         chosen = set(_labels(categories, rules, decision))
         if rules.risk_level < decision.crisis_concept_min_risk:
             # a sentence of everyday sadness scores crisis on its own far more often than
             # the whole post does: a sentence adds crisis only with a crisis concept in it
             # (2,000 ordinary Weibo posts: 39 flagged without, 54 with the classifier alone)
             chosen.discard("crisis")
-        found |= {lb for lb in chosen if lb in decision.long_labels}
-    return found
+        added = [lb for lb in HARM_LABELS if lb in chosen and lb in decision.long_labels]
+        found |= set(added)
+        if set(added) - whole:
+            own = _urgency(urgency_scores, added, rules, decision)
+            urgency = own if urgency is None else most_urgent(urgency, own)
+    return found, urgency
 
 
 class Pipeline:
@@ -347,6 +357,7 @@ class Pipeline:
         brief = is_brief(text, self.decision)
         short = is_short_without_evidence(brief, rules)
         labels = _labels(categories, rules, self.decision, short, urgency_scores, brief)
+        sentence_urgency = None
         if parts:
             part_rules = [apply_rules(self.rulebook, part) for part in parts]
             if rules.context:
@@ -354,10 +365,15 @@ class Pipeline:
                 for part_rule in part_rules:
                     part_rule.labels.clear()
                     part_rule.topic_labels.clear()
-            extra = _sentence_labels(list(part_scores), part_rules, self.decision)
+                    part_rule.urgency = part_rule.urgency_if_harm = None
+            extra, sentence_urgency = _sentence_labels(
+                list(part_scores), part_rules, self.decision, set(labels)
+            )
             if extra - set(labels):
                 labels = [lb for lb in HARM_LABELS if lb in extra or lb in labels]
         urgency = _urgency(urgency_scores, labels, rules, self.decision, short)
+        if sentence_urgency:
+            urgency = most_urgent(urgency, sentence_urgency)
         assert urgency in URGENCIES
         return Analysis(
             labels=labels,

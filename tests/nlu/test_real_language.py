@@ -299,6 +299,22 @@ def test_a_long_message_is_also_scored_sentence_by_sentence(nlu_paths):
     assert pipeline.analyze(post.replace(marker, "星星很多")).labels == [GENERAL]
 
 
+def test_a_crisis_found_in_one_sentence_keeps_that_sentences_urgency(nlu_paths):
+    """The whole post reads as low (everyday news around it): the crisis one sentence adds
+    must not sit in the queue at low, below the same sentence sent on its own."""
+    marker = "柜子里的安眠药还在"
+    pipeline = Pipeline(SentenceBackend(marker), nlu_paths, thresholds={})
+    post = (
+        "今天去图书馆借了三本书，回来的路上下雨了。晚饭吃的是食堂的面，味道一般。"
+        f"室友一直在打游戏。{marker}，我看了很久。明天还有早课，先睡了。"
+    )
+    alone = pipeline.analyze(f"{marker}。")
+    assert alone.labels == ["crisis"] and alone.urgency == "high"
+    analysis = pipeline.analyze(post)
+    assert "crisis" in analysis.labels
+    assert analysis.urgency == alone.urgency
+
+
 def test_a_sentence_without_a_crisis_concept_does_not_add_crisis(nlu_paths):
     """Everyday sadness in one sentence of a long post scores crisis on its own far more
     often than the whole post: the classifier alone does not add crisis from a sentence."""
