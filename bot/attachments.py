@@ -41,6 +41,12 @@ def check(case: Case | None, kind: str, size: int | None) -> Verdict:
     return Verdict.ok
 
 
+def refusal(verdict: Verdict) -> str:
+    """What the reporter is told when a file is not stored (the size limit in MB)."""
+    limit_mb = int(texts.limits()["max_attachment_bytes"]) // (1024 * 1024)
+    return texts.text(verdict.value, limit_mb=limit_mb)
+
+
 async def store(
     session: AsyncSession,
     case: Case,

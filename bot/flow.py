@@ -21,7 +21,7 @@ from bot import screening, texts
 from helpline.db import get_engine
 from nlu.normalize import normalize
 from triage import followup
-from triage.intake import Intake, Received, receive
+from triage.intake import MAX_TEXT_CHARS, Intake, IntakeError, Received, receive
 from triage.models import Case, Organisation, Reporter
 
 # Channels where the reporter answers by writing back (the call-back offer is a sentence).
@@ -100,6 +100,14 @@ async def status_text(session: AsyncSession, case: Case) -> str:
     else:
         lines.append(texts.text("status_no_reply"))
     return "\n\n".join(lines)
+
+
+def refusal(exc: IntakeError) -> str:
+    """Why a chat message was not taken, in the reporter's words (too long, or nothing
+    readable); nothing of it was written (triage.intake.clean_text)."""
+    if str(exc) == "too_long":
+        return texts.text("too_long", limit=MAX_TEXT_CHARS)
+    return texts.text("empty")
 
 
 async def region_of(session: AsyncSession, case: Case) -> str:

@@ -24,7 +24,7 @@ from telegram.ext import (
 from bot import attachments, chats, flow, limits, screening, texts
 from bot.edits import apply_edit
 from helpline.db import session_scope
-from triage.intake import MAX_TEXT_CHARS, Intake, IntakeError
+from triage.intake import Intake, IntakeError
 from triage.models import Case
 from triage.outbox import mark_reporter_unreachable
 
@@ -250,20 +250,13 @@ async def _take(message: Message, text: str, kind: str) -> flow.Answer | None:
             chat.new_case_pending = False
             chats.touch(chat)
     except IntakeError as exc:
-        await say(message, _refusal(exc))
+        await say(message, flow.refusal(exc))
         return None
     log.info(
         "telegram message stored",
         extra={"case_id": answer.case.id, "urgency": answer.received.analysis.urgency},
     )
     return answer
-
-
-def _refusal(exc: IntakeError) -> str:
-    """Why a text was not taken, in the reporter's words (too long, or nothing readable)."""
-    if str(exc) == "too_long":
-        return texts.text("too_long", limit=MAX_TEXT_CHARS)
-    return texts.text("empty")
 
 
 async def edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -278,7 +271,7 @@ async def edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             if result is not None:
                 region = await flow.region_of(session, result.case)
     except IntakeError as exc:
-        await say(message, _refusal(exc))
+        await say(message, flow.refusal(exc))
         return
     if result is None:
         await say(message, texts.text("edited_unknown"))
@@ -331,8 +324,7 @@ async def on_file(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         case = await session.get(Case, case_id) if case_id else None
         verdict = attachments.check(case, kind, size)
     if verdict != attachments.Verdict.ok or case is None:
-        limit_mb = int(texts.limits()["max_attachment_bytes"]) // (1024 * 1024)
-        await say(message, texts.text(verdict.value, limit_mb=limit_mb), case_id)
+        await say(message, attachments.refusal(verdict), case_id)
         return
     try:
         content = bytes(await (await context.bot.get_file(file_id)).download_as_bytearray())

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import attachments, flow, texts, wechat_api
 from bot import wechat_chats as chats
 from bot.models import WeChatChat
-from triage.intake import MAX_TEXT_CHARS, Intake, IntakeError
+from triage.intake import Intake, IntakeError
 from triage.models import Case
 from triage.outbox import mark_reporter_unreachable
 
@@ -150,7 +150,7 @@ async def _text(
         # Too long or empty is refused before anything is written (triage.intake.clean_text).
         answer = await flow.take(session, intake, screen=True)
     except IntakeError as exc:
-        out.say(_refusal(exc))
+        out.say(flow.refusal(exc))
         return
     chat.case_id = answer.case.id
     chat.new_case_pending = False
@@ -159,12 +159,6 @@ async def _text(
         "wechat message stored",
         extra={"case_id": answer.case.id, "urgency": answer.received.analysis.urgency},
     )
-
-
-def _refusal(exc: IntakeError) -> str:
-    if str(exc) == "too_long":
-        return texts.text("too_long", limit=MAX_TEXT_CHARS)
-    return texts.text("empty")
 
 
 async def _run_command(session: AsyncSession, chat: WeChatChat, command: str) -> str:
@@ -185,8 +179,7 @@ async def _image(session: AsyncSession, chat: WeChatChat, message: Any, out: Out
     case = await session.get(Case, chat.case_id) if chat.case_id else None
     verdict = attachments.check(case, "photo", None)
     if verdict != attachments.Verdict.ok or case is None:
-        limit_mb = int(texts.limits()["max_attachment_bytes"]) // (1024 * 1024)
-        out.say(texts.text(verdict.value, limit_mb=limit_mb))
+        out.say(attachments.refusal(verdict))
         return
     out.image = (case.id, str(message.media_id))
 
@@ -204,7 +197,6 @@ async def store_image(session: AsyncSession, case_id: int, media_id: str) -> str
     assert case is not None
     verdict = attachments.check(case, "photo", len(content))
     if verdict != attachments.Verdict.ok:
-        limit_mb = int(texts.limits()["max_attachment_bytes"]) // (1024 * 1024)
-        return texts.text(verdict.value, limit_mb=limit_mb)
+        return attachments.refusal(verdict)
     await attachments.store(session, case, "photo", mime or "image/jpeg", content)
     return texts.text("attachment_stored")
