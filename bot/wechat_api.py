@@ -14,7 +14,8 @@ import asyncio
 import logging
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
@@ -73,8 +74,30 @@ def keep_token(api: Any, response: Any) -> dict[str, Any]:
     return result
 
 
-_lock = threading.Lock()
-_client: tuple[tuple[str, str, str], HelplineWeChatClient] | None = None
+C = TypeVar("C")
+
+
+class OneClient(Generic[C]):  # noqa: UP046 - Python 3.11
+    """One client (and so one cached token) per process and configuration: a changed id,
+    secret or API host makes a new one (the Official Account's and WeCom's)."""
+
+    def __init__(self, make: Callable[[str, str, str], C]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._client: tuple[tuple[str, str, str], C] | None = None
+
+    def get(self, key: tuple[str, str, str]) -> C:
+        with self._lock:
+            if self._client is None or self._client[0] != key:
+                self._client = (key, self._make(*key))
+            return self._client[1]
+
+    def reset(self) -> None:
+        with self._lock:
+            self._client = None
+
+
+_clients = OneClient(HelplineWeChatClient)
 
 
 def configured() -> bool:
@@ -83,24 +106,18 @@ def configured() -> bool:
 
 
 def client() -> HelplineWeChatClient:
-    """One client (and so one cached token) per process and configuration."""
-    global _client
     conf = get_settings()
     if not configured():
         raise WeChatError("wechat_not_configured")
     assert conf.wechat_appid and conf.wechat_secret
-    key = (conf.wechat_appid, conf.wechat_secret.get_secret_value(), conf.wechat_api_base)
-    with _lock:
-        if _client is None or _client[0] != key:
-            _client = (key, HelplineWeChatClient(*key))
-        return _client[1]
+    return _clients.get(
+        (conf.wechat_appid, conf.wechat_secret.get_secret_value(), conf.wechat_api_base)
+    )
 
 
 def reset() -> None:
     """Forget the client and its cached token (tests; a changed secret)."""
-    global _client
-    with _lock:
-        _client = None
+    _clients.reset()
 
 
 def _call(action: str, func: Any, *args: Any) -> Any:

@@ -11,12 +11,18 @@ the customer-service secret), cached and refreshed like the Official Account's
 from __future__ import annotations
 
 import asyncio
-import threading
 from typing import Any
 
 from wechatpy.enterprise import WeChatClient as WeComClient
 
-from bot.wechat_api import TIMEOUT_SECONDS, WeChatError, call_with, chunks, keep_token
+from bot.wechat_api import (
+    TIMEOUT_SECONDS,
+    OneClient,
+    WeChatError,
+    call_with,
+    chunks,
+    keep_token,
+)
 from helpline.settings import get_settings
 
 
@@ -35,8 +41,7 @@ class HelplineWeComClient(WeComClient):  # type: ignore[misc]
         return keep_token(self, response)
 
 
-_lock = threading.Lock()
-_client: tuple[tuple[str, str, str], HelplineWeComClient] | None = None
+_clients = OneClient(HelplineWeComClient)
 
 
 def configured() -> bool:
@@ -47,22 +52,17 @@ def configured() -> bool:
 
 
 def client() -> HelplineWeComClient:
-    global _client
     conf = get_settings()
     if not configured():
         raise WeChatError("wecom_not_configured")
     assert conf.wecom_corp_id and conf.wecom_kf_secret
-    key = (conf.wecom_corp_id, conf.wecom_kf_secret.get_secret_value(), conf.wecom_api_base)
-    with _lock:
-        if _client is None or _client[0] != key:
-            _client = (key, HelplineWeComClient(*key))
-        return _client[1]
+    return _clients.get(
+        (conf.wecom_corp_id, conf.wecom_kf_secret.get_secret_value(), conf.wecom_api_base)
+    )
 
 
 def reset() -> None:
-    global _client
-    with _lock:
-        _client = None
+    _clients.reset()
 
 
 def _sync(api: HelplineWeComClient, body: dict[str, Any]) -> dict[str, Any]:
