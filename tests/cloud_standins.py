@@ -180,6 +180,8 @@ class TencentStandin(_Server):
         if algorithm != "TC3-HMAC-SHA256" or terminator != "tc3_request":
             return None
         signed = fields["SignedHeaders"].split(";")
+        if not {"content-type", "host"} <= set(signed):
+            return None  # Tencent Cloud requires both to be signed
         lines = []
         for name in signed:
             value = request.headers.get(name, "").strip()

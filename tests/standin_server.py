@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 
@@ -36,6 +36,39 @@ class ThreadedServer:
         self._server.should_exit = True
         if self._thread.is_alive():
             self._thread.join(timeout=10)
+
+
+class Standin:
+    """Start, stop and `with` for a stand-in whose `routes()` make its Starlette app."""
+
+    name = "stand-in"
+    port = 0
+    _server: ThreadedServer | None = None
+
+    def routes(self) -> list[Any]:
+        raise NotImplementedError
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Self:
+        from starlette.applications import Starlette
+
+        self._server = ThreadedServer(Starlette(routes=self.routes()), self.name)
+        self.port = self._server.port
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 @asynccontextmanager

@@ -33,12 +33,11 @@ from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.standin_server import ThreadedServer
+from tests.standin_server import Standin
 
 BLOCK = 32  # WeChat pads to 32-byte blocks, not AES's 16
 
@@ -119,7 +118,9 @@ class _State:
     media: dict[str, bytes] = field(default_factory=dict)
 
 
-class WeChatStandin:
+class WeChatStandin(Standin):
+    name = "wechat stand-in"
+
     def __init__(
         self,
         token: str = "standin-token-1",
@@ -130,38 +131,15 @@ class WeChatStandin:
         self.token, self.appid, self.secret = token, appid, secret
         self.aes_key = aes_key or new_aes_key()
         self.account = "gh_standin0001"
-        self.port = 0
         self.state = _State()
-        self._server: ThreadedServer | None = None
         self._msg_id = 7_000_000_000_000_000_000
 
-    @property
-    def api_base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    # -- life cycle --------------------------------------------------------------------------
-    def start(self) -> WeChatStandin:
-        app = Starlette(
-            routes=[
-                Route("/cgi-bin/token", self._token, methods=["GET"]),
-                Route("/cgi-bin/message/custom/send", self._custom_send, methods=["POST"]),
-                Route("/cgi-bin/media/get", self._media, methods=["GET"]),
-            ]
-        )
-        self._server = ThreadedServer(app, "wechat stand-in")
-        self.port = self._server.port
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-
-    def __enter__(self) -> WeChatStandin:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def routes(self) -> list[Route]:
+        return [
+            Route("/cgi-bin/token", self._token, methods=["GET"]),
+            Route("/cgi-bin/message/custom/send", self._custom_send, methods=["POST"]),
+            Route("/cgi-bin/media/get", self._media, methods=["GET"]),
+        ]
 
     # -- pushes (WeChat -> the help line) ------------------------------------------------------
     def next_msg_id(self) -> int:
@@ -355,7 +333,7 @@ class _KfState:
     syncs: list[dict[str, Any]] = field(default_factory=list)
 
 
-class WeComStandin:
+class WeComStandin(Standin):
     """WeCom customer service (微信客服): the `kf_msg_or_event` callback (always encrypted,
     the CorpID as receive id), `/cgi-bin/gettoken`, `/cgi-bin/kf/sync_msg` (cursor paging,
     the event's token checked), `/cgi-bin/kf/send_msg`."""
@@ -365,36 +343,14 @@ class WeComStandin:
         self.token, self.aes_key = "wecom-token-1", new_aes_key()
         self.open_kfid = "wkSTANDIN0001"
         self.state = _KfState()
-        self.port = 0
-        self._server: ThreadedServer | None = None
         self._n = 0
 
-    @property
-    def api_base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> WeComStandin:
-        app = Starlette(
-            routes=[
-                Route("/cgi-bin/gettoken", self._gettoken, methods=["GET"]),
-                Route("/cgi-bin/kf/sync_msg", self._sync, methods=["POST"]),
-                Route("/cgi-bin/kf/send_msg", self._send, methods=["POST"]),
-            ]
-        )
-        self._server = ThreadedServer(app, "wecom stand-in")
-        self.port = self._server.port
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-
-    def __enter__(self) -> WeComStandin:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def routes(self) -> list[Route]:
+        return [
+            Route("/cgi-bin/gettoken", self._gettoken, methods=["GET"]),
+            Route("/cgi-bin/kf/sync_msg", self._sync, methods=["POST"]),
+            Route("/cgi-bin/kf/send_msg", self._send, methods=["POST"]),
+        ]
 
     # -- the customer writes --------------------------------------------------------------------
     def customer_says(self, user: str, content: str, msgtype: str = "text") -> str:
