@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from helpline import assembly
@@ -64,9 +64,10 @@ def create_app() -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     # Input the database cannot hold (an id past its integer range, say) is the request's
-    # fault, not the service's: 400, never 500.
-    app.add_exception_handler(DataError, _invalid_request)
+    # fault, not the service's: 400, never 500. SQLite's driver raises OverflowError itself;
+    # asyncpg's comes wrapped in a DBAPIError, so that handler sorts by the driver's cause.
     app.add_exception_handler(OverflowError, _invalid_request)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _server_error)
 
     @app.get("/healthz", include_in_schema=False)
@@ -151,6 +152,24 @@ def _too_large(request: Request) -> Response:
 
 async def _invalid_request(request: Request, exc: Exception) -> Response:
     return _error_page(request, 400)
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DBAPIError)
+    if _input_out_of_range(exc):
+        return _error_page(request, 400)
+    return await _server_error(request, exc)
+
+
+def _input_out_of_range(exc: DBAPIError) -> bool:
+    if isinstance(exc, DataError):
+        return True
+    cause: BaseException | None = exc.orig
+    while cause is not None:
+        if isinstance(cause, OverflowError):
+            return True
+        cause = cause.__cause__
+    return False
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:

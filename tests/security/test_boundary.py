@@ -12,7 +12,7 @@ import httpx
 from helpline.boundary import limits
 from helpline.logs import JsonFormatter, PrivacyFilter
 from helpline.textclean import clean
-from tests.conftest import DEMO_PASSWORD, csrf_from
+from tests.conftest import DEMO_PASSWORD, csrf_from, login
 from tests.security.support import error_of
 
 BIG_FIELD = b"A" * 900_000
@@ -117,6 +117,22 @@ async def test_query_and_path_input_never_gets_a_500(client: httpx.AsyncClient) 
     ):
         response = await client.get(url)
         assert response.status_code < 500, url
+
+
+async def test_an_id_past_the_database_range_is_the_requests_fault(
+    client: httpx.AsyncClient,
+) -> None:
+    # Signed in, so the id reaches the database: past int32 (PostgreSQL's integer) and past
+    # int64 (SQLite's). CI once met a 500 here on PostgreSQL: asyncpg's OverflowError arrives
+    # wrapped in SQLAlchemy's DBAPIError, which the OverflowError handler never saw.
+    await login(client, "admin.district")
+    token = csrf_from((await client.get("/console")).text)
+    for number in (str(2**31), "9" * 25):
+        page = await client.get(f"/console/cases/{number}")
+        assert page.status_code in (400, 404), (number, page.status_code)
+        claim = await client.post(f"/console/cases/{number}/claim", data={"csrf_token": token})
+        assert claim.status_code in (400, 404), (number, claim.status_code)
+        assert "系统出错了" not in claim.text
 
 
 def test_clean_keeps_text_and_lines() -> None:
