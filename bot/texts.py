@@ -10,8 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from helpline.datafiles import forget, load_yaml
 from helpline.localtime import local_time, zone_name
 from helpline.settings import get_settings
 
@@ -35,10 +34,8 @@ def _data_dir() -> Path:
     return get_settings().data_dir / "bot"
 
 
-@lru_cache
 def _load(name: str) -> dict[str, Any]:
-    with (_data_dir() / name).open(encoding="utf-8") as handle:
-        loaded = yaml.safe_load(handle)
+    loaded = load_yaml(_data_dir() / name)
     if not isinstance(loaded, dict):
         raise ValueError(f"data/bot/{name} must be a mapping")
     return loaded
@@ -51,7 +48,7 @@ def load(name: str) -> dict[str, Any]:
 
 def reload() -> None:
     """Forget loaded files (tests and administrators changing data/bot/)."""
-    _load.cache_clear()
+    forget()
     _everyday_topics.cache_clear()
 
 

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-from helpline.settings import get_settings
+from helpline.datafiles import data_yaml
 from nlu.statutory import StatutoryRules, load_statutory_rules
-
-
-@lru_cache(maxsize=4)
-def _load(path: Path) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
 def settings() -> dict[str, Any]:
     """The whole of data/escalation/escalation.yaml."""
-    return _load((get_settings().data_dir / "escalation" / "escalation.yaml").resolve())
+    return data_yaml("escalation", "escalation.yaml")
 
 
 def rules() -> StatutoryRules:

@@ -20,13 +20,11 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
-import yaml
-
 from escalation import roster
 from escalation.configfile import ConfigFile
 from escalation.models import DutyShift
+from helpline.datafiles import data_yaml
 from helpline.localtime import local_zone
-from helpline.settings import get_settings
 from triage import permissions as perm
 from triage.models import Case, Organisation, OrgKind, StaffUser
 from triage.policy import URGENCY_ORDER
@@ -35,8 +33,9 @@ KINDS = ("ordinary", "restricted")
 DAY_MINUTES = 24 * 60
 
 
-def person_channels(email: str | None, phone: str | None, telegram_chat_id: str | None,
-                    webhook: str | None) -> tuple[str, ...]:
+def person_channels(
+    email: str | None, phone: str | None, telegram_chat_id: str | None, webhook: str | None
+) -> tuple[str, ...]:
     """The personal channels (escalation.notifier registry) that have an address for someone;
     kinds that need no address (data: not_an_address) do not count as a way to reach them."""
     from escalation import notifier
@@ -53,11 +52,9 @@ def person_channels(email: str | None, phone: str | None, telegram_chat_id: str 
     )
 
 
-@lru_cache(maxsize=1)
 def words() -> dict[str, Any]:
     """data/escalation/coverage.yaml: limits and the words of gaps."""
-    path = get_settings().data_dir / "escalation" / "coverage.yaml"
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return data_yaml("escalation", "coverage.yaml")
 
 
 @lru_cache(maxsize=1)
@@ -242,9 +239,7 @@ async def from_db(session: Any) -> Setup:
     }
     staff_rows = list((await session.execute(select(StaffUser))).scalars())
     usernames = {s.id: s.username for s in staff_rows}
-    hooks = {
-        p.staff_id: p.webhook for p in (await session.execute(select(AlertProfile))).scalars()
-    }
+    hooks = {p.staff_id: p.webhook for p in (await session.execute(select(AlertProfile))).scalars()}
     people = {
         s.username: Person(
             s.username,

@@ -19,18 +19,16 @@ from __future__ import annotations
 import json
 import re
 import urllib.parse
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 from sqlalchemy import select
 
 from escalation import cloud_signing
 from escalation.notifier import Contact, NotifyError, Target, register
 from escalation.notifiers import AlertInfo
 from escalation.phone_models import PhoneReceipt
+from helpline.datafiles import data_yaml
 from helpline.db import session_scope, utcnow
 from helpline.settings import get_settings
 from triage.models import Organisation, OrgKind, StaffUser
@@ -39,13 +37,8 @@ TIMEOUT_SECONDS = 10.0
 _DIGITS = re.compile(r"[^\d+]")
 
 
-@lru_cache(maxsize=2)
-def _load(path: Path) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
 def config() -> dict[str, Any]:
-    return _load((get_settings().data_dir / "escalation" / "phone_alerts.yaml").resolve())
+    return data_yaml("escalation", "phone_alerts.yaml")
 
 
 def provider_for(district: str | None, kind: str) -> str:

@@ -6,11 +6,9 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -21,8 +19,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from helpline import assembly
 from helpline.accesslog import AccessLog, route_pattern
 from helpline.boundary import Boundary, form_limits, limits
+from helpline.datafiles import data_yaml
 from helpline.db import dispose_engine
-from helpline.settings import get_settings
 from helpline.web import SecurityHeaders, is_staff_path, templates_for
 
 log = logging.getLogger(__name__)
@@ -83,10 +81,8 @@ def _wants_json(request: Request) -> bool:
     )
 
 
-@lru_cache
 def _words() -> dict[str, Any]:
-    path = get_settings().data_dir / "web" / "errors.yaml"
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return data_yaml("web", "errors.yaml")
 
 
 def _help_lines() -> list[Any]:

@@ -15,11 +15,9 @@ HTTPException handler and get its page.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
-import yaml
 from starlette.datastructures import Headers, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser
@@ -27,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from helpline.settings import get_settings
+from helpline.datafiles import data_yaml
 from helpline.textclean import clean
 
 FORM = "application/x-www-form-urlencoded"
@@ -41,10 +39,8 @@ class BodyTooLarge(HTTPException):
         super().__init__(status_code=413)
 
 
-@lru_cache
 def _loaded() -> dict[str, Any]:
-    with open(get_settings().data_dir / "web" / "limits.yaml", encoding="utf-8") as handle:
-        return dict(yaml.safe_load(handle))
+    return dict(data_yaml("web", "limits.yaml"))
 
 
 def limits() -> dict[str, int]:

@@ -6,20 +6,19 @@ the same thing two ways. A code missing from a table is shown as "其他" rather
 
 from __future__ import annotations
 
-from functools import lru_cache
+from typing import Any
 
-import yaml
-
-from helpline.settings import get_settings
+from helpline.datafiles import data_yaml
 
 TABLES = ("labels", "urgencies", "roles", "channels", "reporter_kinds")
 UNKNOWN = "其他"
 
 
-@lru_cache
 def vocabulary() -> dict[str, dict[str, str]]:
-    path = get_settings().data_dir / "vocabulary.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return data_yaml("vocabulary.yaml", parse=_tables)
+
+
+def _tables(data: dict[str, Any]) -> dict[str, dict[str, str]]:
     return {table: {str(k): str(v) for k, v in data[table].items()} for table in TABLES}
 
 

@@ -12,8 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from helpline.datafiles import load_yaml
 from nlu.analysis import ELEMENT_KEYS
 
 
@@ -64,9 +63,8 @@ def load_element_patterns(lexicon_dir: Path) -> Patterns:
     )
 
 
-@lru_cache(maxsize=4)
 def _raw(lexicon_dir: Path) -> dict[str, Any]:
-    return yaml.safe_load((lexicon_dir / "elements.yaml").read_text(encoding="utf-8"))
+    return load_yaml(lexicon_dir / "elements.yaml")
 
 
 def _spans(patterns: list[re.Pattern[str]], text: str) -> list[tuple[int, int]]:

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from nlu.paths import load_yaml
+from helpline.datafiles import load_yaml
 
 _LATIN = re.compile(r"[a-z]+")
 

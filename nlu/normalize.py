@@ -13,9 +13,11 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-import yaml
 from opencc import OpenCC
+
+from helpline.datafiles import load_yaml
 
 _TABLE_FILE = Path(__file__).resolve().parents[1] / "data" / "lexicons" / "normalize.yaml"
 
@@ -59,9 +61,11 @@ class _Table:
     expand_any: re.Pattern[str]
 
 
-@lru_cache(maxsize=1)
 def _table() -> _Table:
-    raw = yaml.safe_load(_TABLE_FILE.read_text(encoding="utf-8"))
+    return load_yaml(_TABLE_FILE, parse=_parse_table)
+
+
+def _parse_table(raw: dict[str, Any]) -> _Table:
     keep = sorted(raw["zhu_particle"]["keep_in"], key=len, reverse=True)
     expand = tuple((re.compile(e["form"]), str(e["to"])) for e in raw["expand"])
     words = {k: v for k, v in raw["words"].items() if len(k) == len(v)}

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from helpline.settings import get_settings
 
@@ -52,16 +48,6 @@ def default_paths(model_dir: Path | None = None, data_dir: Path | None = None) -
         data_dir=(data_dir or settings.data_dir).resolve(),
         model_root=(model_dir or settings.effective_model_dir).resolve(),
     )
-
-
-@lru_cache(maxsize=16)
-def _read_yaml(path: Path, mtime: float) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-
-
-def load_yaml(path: Path) -> dict[str, Any]:
-    """A YAML file as a dict (cached until the file changes)."""
-    return _read_yaml(path, path.stat().st_mtime)
 
 
 def training_fingerprint(paths: NluPaths) -> str:

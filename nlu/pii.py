@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-import yaml
-
+from helpline.datafiles import load_yaml
 from nlu.analysis import PiiSpan
 from nlu.normalize import normalize
 
@@ -36,9 +35,11 @@ class PiiRules:
     not_names: tuple[str, ...]
 
 
-@lru_cache(maxsize=4)
 def load_pii_rules(lexicon_dir: Path) -> PiiRules:
-    raw = yaml.safe_load((lexicon_dir / "pii.yaml").read_text(encoding="utf-8"))
+    return load_yaml(lexicon_dir / "pii.yaml", parse=_parse_pii)
+
+
+def _parse_pii(raw: dict[str, Any]) -> PiiRules:
     return PiiRules(
         patterns={kind: re.compile(p) for kind, p in raw["patterns"].items()},
         masks=dict(raw["masks"]),

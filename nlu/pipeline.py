@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from helpline.datafiles import load_yaml
 from nlu.analysis import Analysis
 from nlu.backends import Backend, BackendUnavailable, split_scores
 from nlu.elements import extract_elements, load_element_patterns
 from nlu.junk import junk_reason, load_junk_rules
 from nlu.labels import GENERAL, HARM_LABELS, URGENCIES, URGENCY_PREFIX, most_urgent, urgency_rank
 from nlu.normalize import model_text, normalize
-from nlu.paths import NluPaths, default_paths, load_yaml
+from nlu.paths import NluPaths, default_paths
 from nlu.pii import find_pii, load_pii_rules
 from nlu.rules import RuleResult, apply_rules, load_rulebook
 from nlu.statutory import load_statutory_rules

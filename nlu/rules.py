@@ -12,8 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from helpline.datafiles import load_yaml
 from nlu.labels import URGENCIES, most_urgent
 
 _CLAUSE_BREAK = re.compile(r"[，。！？,.!?;；\n~～…]")
@@ -144,9 +143,10 @@ def _parse_rulebook(crisis: dict[str, Any], harm: dict[str, Any]) -> RuleBook:
 @lru_cache(maxsize=4)
 def load_rulebook(lexicon_dir: Path) -> RuleBook:
     """The compiled rules from a lexicon folder (crisis.yaml and harm.yaml)."""
-    crisis = yaml.safe_load((lexicon_dir / "crisis.yaml").read_text(encoding="utf-8"))
-    harm = yaml.safe_load((lexicon_dir / "harm.yaml").read_text(encoding="utf-8"))
-    return _parse_rulebook(crisis, harm)
+    # Compiled once per folder (two files make one book); the files through the one reader.
+    return _parse_rulebook(
+        load_yaml(lexicon_dir / "crisis.yaml"), load_yaml(lexicon_dir / "harm.yaml")
+    )
 
 
 def _overlaps(span: Span, spans: list[Span]) -> bool:

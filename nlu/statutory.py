@@ -9,12 +9,10 @@ authorities and deadlines.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from helpline.datafiles import load_yaml
 from helpline.settings import get_settings
 
 
@@ -72,15 +70,10 @@ def _parse(raw: dict[str, Any]) -> StatutoryRules:
     )
 
 
-@lru_cache(maxsize=4)
-def _load(path: Path) -> StatutoryRules:
-    return _parse(yaml.safe_load(path.read_text(encoding="utf-8")))
-
-
 def load_statutory_rules(path: str | Path | None = None) -> StatutoryRules:
     """The rules from `path`, by default data/rules/statutory.yaml of the settings."""
     resolved = Path(path) if path else get_settings().data_dir / "rules" / "statutory.yaml"
-    return _load(resolved.resolve())
+    return load_yaml(resolved, parse=_parse)
 
 
 def mandatory_report(labels: list[str] | tuple[str, ...], urgency: str) -> bool:

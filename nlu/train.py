@@ -23,10 +23,11 @@ from spacy.training import Example as SpacyExample
 from spacy.util import fix_random_seed, minibatch
 from thinc.api import Adam
 
+from helpline.datafiles import load_yaml
 from helpline.files import make_private_tree
 from nlu.labels import GENERAL, LABELS, URGENCY_KEYS, URGENCY_PREFIX
 from nlu.normalize import model_text
-from nlu.paths import NluPaths, load_yaml, training_fingerprint
+from nlu.paths import NluPaths, training_fingerprint
 from nlu.segment import ensure_jieba
 from nlu.spacy_backend import (
     FINGERPRINT_FILE,

@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-import yaml
-
+from helpline.datafiles import data_yaml
 from helpline.localtime import local_time, local_zone
-from helpline.settings import get_settings
 from helpline.vocabulary import TABLES, vocabulary
-
-
-@lru_cache(maxsize=4)
-def _load(path: Path) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
 def settings() -> dict[str, Any]:
     """The whole of data/registers/registers.yaml."""
-    return _load((get_settings().data_dir / "registers" / "registers.yaml").resolve())
+    return data_yaml("registers", "registers.yaml")
 
 
 def words(table: str) -> dict[str, str]:

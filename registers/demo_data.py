@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation import ack, reports
 from escalation.reports import Made
+from helpline.datafiles import data_yaml
 from helpline.db import utcnow
-from helpline.settings import get_settings
 from registers.config import local_zone
 from triage import casework
 from triage.intake import Intake, receive
@@ -50,8 +49,7 @@ class _Demo:
 
 
 def _load_messages() -> dict[str, Any]:
-    path = get_settings().data_dir / "registers" / "demo_messages.yaml"
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return data_yaml("registers", "demo_messages.yaml")
 
 
 def _weighted(rng: random.Random, weights: dict[str, int]) -> str:

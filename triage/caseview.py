@@ -5,24 +5,20 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.audit import AuditEvent
-from helpline.settings import get_settings
+from helpline.datafiles import data_yaml
 from helpline.vocabulary import vocabulary
 from triage.models import Case, Message, StaffUser
 
 
-@lru_cache
 def words() -> dict[str, dict[str, str]]:
     """Chinese words for codes (labels, statuses, roles, actions...) from data/triage."""
-    path = get_settings().data_dir / "triage" / "console.yaml"
-    return {**yaml.safe_load(path.read_text(encoding="utf-8")), **vocabulary()}
+    return {**data_yaml("triage", "console.yaml"), **vocabulary()}
 
 
 def parse_case_number(number: str) -> int | None:

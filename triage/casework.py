@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-import yaml
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import nlu
 from helpline import audit
+from helpline.datafiles import data_yaml
 from helpline.db import utcnow
-from helpline.settings import get_settings
 from nlu import statutory
 from nlu.analysis import ELEMENT_KEYS
 from triage.hooks import close_blockers, run_case_closed, run_case_hooks
@@ -31,10 +29,8 @@ class CaseworkError(ValueError):
     """A request that cannot be carried out as given; `str(error)` is shown to staff."""
 
 
-@lru_cache
 def outcomes() -> dict[str, str]:
-    path = get_settings().data_dir / "triage" / "outcomes.yaml"
-    return dict(yaml.safe_load(path.read_text(encoding="utf-8"))["outcomes"])
+    return dict(data_yaml("triage", "outcomes.yaml")["outcomes"])
 
 
 def _text(text: str, limit: int = MAX_TEXT) -> str:

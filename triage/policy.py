@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import lru_cache
 from typing import Any
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from helpline.settings import get_settings
+from helpline.datafiles import data_yaml
 
 URGENCY_ORDER = ("emergency", "high", "medium", "low")
 
 
-@lru_cache
 def _targets() -> dict[str, Any]:
-    path = get_settings().data_dir / "triage" / "response_targets.yaml"
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return data_yaml("triage", "response_targets.yaml")
 
 
 def first_response_target(urgency: str) -> timedelta:

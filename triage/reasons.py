@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from typing import Any
 
-import yaml
-
-from helpline.settings import get_settings
+from helpline.datafiles import data_yaml
 from helpline.vocabulary import vocabulary
 from triage.caseview import words
 
 
-@lru_cache
 def _crisis_concepts() -> dict[str, str]:
-    path = get_settings().data_dir / "lexicons" / "crisis.yaml"
-    concepts = yaml.safe_load(path.read_text(encoding="utf-8")).get("concepts", {})
+    return data_yaml("lexicons", "crisis.yaml", parse=_concept_names)
+
+
+def _concept_names(crisis: dict[str, Any]) -> dict[str, str]:
+    concepts = crisis.get("concepts", {})
     return {code: str(spec.get("name", "")) for code, spec in concepts.items()}
 
 

@@ -1,0 +1,42 @@
+"""The one reader of the YAML files in data/ (rules, words, limits), with one cache.
+
+Every package reads its data files through `data_yaml("triage", "console.yaml")` (a path in
+the configured data folder) or `load_yaml(path)` (any path: a lexicon folder a test points
+at). A file is parsed once and kept until it changes on disk (its modification time is part
+of the key), so an edit to data/ is read again without a restart. `parse` turns the raw YAML
+into what the caller keeps (compiled rules, a dataclass); the result is cached with the file.
+Callers must not change what they get: it is shared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from helpline.settings import get_settings
+
+
+@lru_cache(maxsize=256)
+def _read(path: Path, mtime_ns: int, parse: Callable[[Any], Any] | None) -> Any:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return raw if parse is None else parse(raw)
+
+
+def load_yaml(path: str | Path, parse: Callable[[Any], Any] | None = None) -> Any:
+    """The file at `path`, parsed (by `parse`, if given), cached until the file changes."""
+    found = Path(path)
+    return _read(found, found.stat().st_mtime_ns, parse)
+
+
+def data_yaml(*parts: str, parse: Callable[[Any], Any] | None = None) -> Any:
+    """A file of the configured data folder, e.g. data_yaml("escalation", "escalation.yaml")."""
+    return load_yaml(get_settings().data_dir.joinpath(*parts), parse)
+
+
+def forget() -> None:
+    """Drop every cached file (tests that rewrite a file within one clock tick)."""
+    _read.cache_clear()
