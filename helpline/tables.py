@@ -13,5 +13,6 @@ from registers import models as registers_models  # noqa: F401
 from triage import auth as triage_auth  # noqa: F401
 from triage import login_backoff as triage_login_backoff  # noqa: F401
 from triage import models as triage_models  # noqa: F401
+from triage import recovery as triage_recovery  # noqa: F401
 
 metadata = Base.metadata

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import secrets
 
 import pyotp
 from sqlalchemy import delete, select
@@ -13,7 +12,7 @@ from helpline import audit
 from helpline.db import utcnow
 from triage import grants
 from triage import permissions as perm
-from triage.auth import ROLES_NEEDING_TOTP, StaffSession, hash_password
+from triage.auth import ROLES_NEEDING_TOTP, StaffSession
 from triage.models import GrantAction, Organisation, OrgKind, ResponseTarget, Role, StaffUser
 from triage.policy import URGENCY_ORDER
 
@@ -114,18 +113,17 @@ async def create_staff(
     org = await _org_by_code(session, admin, org_code)
     role_value = _role(role)
     held = grants.guarded(role_value)
-    password = secrets.token_urlsafe(12)
     totp = pyotp.random_base32() if role_value in ROLES_NEEDING_TOTP and not held else None
     staff = StaffUser(
         org_id=org.id,
         username=username,
         display_name=display_name,
         role=role_value,
-        password_hash=hash_password(password),
         totp_secret=totp,
         email=(email or "").strip() or None,
         active=not held,
     )
+    password = grants.new_password(staff)
     session.add(staff)
     await session.flush()
     await audit.record(
@@ -173,7 +171,9 @@ async def _request(
         raise AdminError(str(exc)) from exc
 
 
-async def reset_password(session: AsyncSession, admin: StaffUser, target: StaffUser) -> str | None:
+async def reset_password(
+    session: AsyncSession, admin: StaffUser, target: StaffUser
+) -> grants.Issued | None:
     """A new one-time password (shown once); unlocks the account and ends its sessions.
 
     For an account of a guarded role it is a request (None): the approver gets the password.
@@ -182,12 +182,28 @@ async def reset_password(session: AsyncSession, admin: StaffUser, target: StaffU
         _not_self(admin, target)
         await _request(session, admin, target, GrantAction.password, target.role)
         return None
-    password = secrets.token_urlsafe(12)
-    target.password_hash = hash_password(password)
-    target.failed_logins, target.locked_until = 0, None
+    password = grants.new_password(target)
     await _end_sessions(session, target)
     await audit.record(session, _actor(admin), "staff.password_reset", "staff", target.id)
-    return password
+    return grants.Issued(target, password, None)
+
+
+async def reset_totp(
+    session: AsyncSession, admin: StaffUser, target: StaffUser
+) -> grants.Issued | None:
+    """A lost phone: a new authenticator key and a new one-time password (its holder sets their
+    own at first sign-in and gets new recovery codes then); the old key, recovery codes and
+    sessions stop working. For a guarded account a request a second administrator approves
+    (None); the approver is given the new credentials."""
+    _not_self(admin, target)
+    if target.role not in ROLES_NEEDING_TOTP:
+        raise AdminError("这个账号不使用动态验证码。")
+    if grants.guarded(target.role):
+        await _request(session, admin, target, GrantAction.totp, target.role)
+        return None
+    issued = await grants.new_authenticator(session, target)
+    await audit.record(session, _actor(admin), "staff.totp_reset", "staff", target.id)
+    return issued
 
 
 async def set_role(session: AsyncSession, admin: StaffUser, target: StaffUser, role: str) -> bool:

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pyotp
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import ForeignKey, Integer, String, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -17,8 +15,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from helpline import audit
 from helpline.crypto import get_keyring
 from helpline.db import Base, UTCDateTime, utcnow
-from triage import login_backoff
+from triage import login_backoff, recovery
 from triage.models import Role, StaffUser
+from triage.passwords import hash_password, password_ok
+
+__all__ = ["hash_password"]
 
 SESSION_LIFETIME = timedelta(hours=10)
 # Roles that can open case contents need a second factor.
@@ -33,9 +34,6 @@ ROLES_NEEDING_TOTP = frozenset(
     }
 )
 
-_hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("timing-equaliser")
-
 
 class StaffSession(Base):
     __tablename__ = "staff_sessions"
@@ -46,17 +44,6 @@ class StaffSession(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     uses: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def _password_ok(stored: str | None, password: str) -> bool:
-    try:
-        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 @dataclass(frozen=True)
@@ -119,7 +106,7 @@ async def authenticate(
         )
     ).scalar_one_or_none()
     now = utcnow()
-    ok = _password_ok(staff.password_hash if staff else None, password)
+    ok = password_ok(staff.password_hash if staff else None, password)
     if staff is None or not staff.active:
         await login_backoff.failed(session, username, source)
         await audit.record(session, "anonymous", "login.failed", "staff", "")
@@ -130,8 +117,12 @@ async def authenticate(
         await audit.record(session, f"staff:{staff.id}", "login.no_totp", "staff", staff.id)
         return LoginResult(None, "totp_not_enrolled")
     if ok and staff.totp_secret:
-        step = _totp_step(staff.totp_secret, totp_code or "", staff.totp_last_step, now)
-        ok = step is not None and await _claim_step(session, staff, step)
+        if recovery.looks_like_code(totp_code or ""):
+            # A recovery code in place of the authenticator's code (one-time, audited there).
+            ok = await recovery.use(session, staff, totp_code or "")
+        else:
+            step = _totp_step(staff.totp_secret, totp_code or "", staff.totp_last_step, now)
+            ok = step is not None and await _claim_step(session, staff, step)
     if not ok:
         await login_backoff.failed(session, username, source)
         await audit.record(session, f"staff:{staff.id}", "login.failed", "staff", staff.id)
@@ -173,6 +164,15 @@ async def close_session(session: AsyncSession, token: str | None) -> None:
         await session.execute(
             delete(StaffSession).where(StaffSession.token_hash == _token_hash(token))
         )
+
+
+async def close_other_sessions(session: AsyncSession, staff: StaffUser, token: str | None) -> None:
+    """End every session of the account but the one with `token` (after a password change)."""
+    await session.execute(
+        delete(StaffSession).where(
+            StaffSession.staff_id == staff.id, StaffSession.token_hash != _token_hash(token or "")
+        )
+    )
 
 
 def _token_hash(token: str) -> str:

@@ -48,6 +48,10 @@ async def load_orgs_and_staff(
             password_hash=hash_password(pw),
             totp_secret=totp,
             email=entry.get("email"),
+            # A password the operator chose (--password) is theirs already; one made up here
+            # and printed on the terminal must be replaced at first sign-in, as an
+            # administrator's one-time password is.
+            password_must_change=password is None,
         )
         session.add(staff)
         await session.flush()

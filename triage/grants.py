@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpline import audit
 from helpline.db import utcnow
 from triage import permissions as perm
+from triage import recovery
 from triage.auth import ROLES_NEEDING_TOTP, StaffSession, hash_password
 from triage.models import GrantAction, Organisation, RoleGrant, StaffUser
 
@@ -158,10 +159,12 @@ async def refuse(session: AsyncSession, admin: StaffUser, grant_id: int) -> Role
     return grant
 
 
-def _new_password(target: StaffUser) -> str:
+def new_password(target: StaffUser) -> str:
+    """A one-time password (returned once): its holder must set their own at first sign-in."""
     password = secrets.token_urlsafe(12)
     target.password_hash = hash_password(password)
     target.failed_logins, target.locked_until = 0, None
+    target.password_must_change = True
     return password
 
 
@@ -172,13 +175,22 @@ def _new_totp(target: StaffUser) -> str:
     )
 
 
+async def new_authenticator(session: AsyncSession, target: StaffUser) -> Issued:
+    """A lost phone: new key and one-time password; old key, recovery codes, sessions void."""
+    await session.execute(delete(StaffSession).where(StaffSession.staff_id == target.id))
+    await recovery.discard(session, target)
+    target.totp_last_step = None
+    uri = _new_totp(target)
+    return Issued(target, new_password(target), uri)
+
+
 async def _apply(session: AsyncSession, grant: RoleGrant, target: StaffUser) -> Issued:
     await session.execute(delete(StaffSession).where(StaffSession.staff_id == target.id))
     needs_totp = grant.role in ROLES_NEEDING_TOTP
     if grant.action == GrantAction.create:
         target.role, target.active = grant.role, True
         uri = _new_totp(target) if needs_totp else None
-        return Issued(target, _new_password(target), uri)
+        return Issued(target, new_password(target), uri)
     if grant.action == GrantAction.role:
         if not guarded(target.role):
             # An account of a role an admin manages alone (auditor) may have credentials its
@@ -186,11 +198,13 @@ async def _apply(session: AsyncSession, grant: RoleGrant, target: StaffUser) -> 
             # new ones, handed to the approver, or "auditor, then promote" would bypass four eyes.
             target.role = grant.role
             uri = _new_totp(target) if needs_totp else None
-            return Issued(target, _new_password(target), uri)
+            return Issued(target, new_password(target), uri)
         target.role = grant.role
         uri = _new_totp(target) if needs_totp and not target.totp_secret else None
         return Issued(target, None, uri)
+    if grant.action == GrantAction.totp:
+        return await new_authenticator(session, target)
     if grant.action == GrantAction.activate:
         target.active = True
         return Issued(target, None, None)
-    return Issued(target, _new_password(target), None)  # GrantAction.password
+    return Issued(target, new_password(target), None)  # GrantAction.password

@@ -43,7 +43,8 @@ class HookRegistry:
     nav_links: list[NavLinks] = field(default_factory=list)
     case_closed: list[CaseClosed] = field(default_factory=list)  # closed or merged away
     console_banners: list[ConsoleBanner] = field(default_factory=list)
-    staff_actions: list[StaffActions] = field(default_factory=list)
+    staff_actions: list[StaffActions] = field(default_factory=list)  # POST buttons
+    staff_links: list[StaffActions] = field(default_factory=list)  # pages about the person
 
     def clear(self) -> None:
         for registered in vars(self).values():
@@ -78,6 +79,10 @@ def extra_nav_links(staff: Any) -> list[tuple[str, str]]:
 
 def extra_staff_actions(viewer: Any, person: Any) -> list[tuple[str, str]]:
     return [action for provider in hooks.staff_actions for action in provider(viewer, person)]
+
+
+def extra_staff_links(viewer: Any, person: Any) -> list[tuple[str, str]]:
+    return [link for provider in hooks.staff_links for link in provider(viewer, person)]
 
 
 def notify_reply_queued() -> None:

@@ -103,6 +103,11 @@ class StaffUser(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # The newest TOTP time step used to sign in: a code is good once (issue 16).
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # Set when someone other than the holder chose the password (a new account, an
+    # administrator's reset): no console page opens until the holder sets their own (issue 17).
+    password_must_change: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=text("false")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
     org: Mapped[Organisation] = relationship(lazy="joined")
@@ -246,6 +251,7 @@ class GrantAction(enum.StrEnum):
     role = "role"  # an existing account changes to a guarded role
     activate = "activate"  # a deactivated account of a guarded role comes back
     password = "password"  # noqa: S105 - a new one-time password for a guarded account
+    totp = "totp"  # a lost authenticator: a new key (and password) for a guarded account
 
 
 class RoleGrant(Base):

@@ -13,7 +13,7 @@ from helpline.db import utcnow
 from helpline.web import csrf_token, templates_for
 from triage import permissions as perm
 from triage.caseview import words
-from triage.hooks import extra_nav_links, extra_staff_actions
+from triage.hooks import extra_nav_links, extra_staff_actions, extra_staff_links
 from triage.models import StaffUser
 from triage.reasons import reasons
 
@@ -32,6 +32,7 @@ def countdown(due: datetime, now: datetime | None = None) -> tuple[str, bool]:
 templates.env.globals["countdown"] = countdown
 templates.env.globals["words"] = words
 templates.env.globals["staff_actions"] = extra_staff_actions
+templates.env.globals["staff_links"] = extra_staff_links
 templates.env.filters["reasons"] = reasons
 
 
@@ -60,7 +61,7 @@ def nav_for(staff: StaffUser) -> list[tuple[str, str]]:
             ("/console/admin/staff", "工作人员"),
             ("/console/admin/targets", "首次响应时限"),
         ]
-    return links + extra_nav_links(staff)
+    return links + extra_nav_links(staff) + [("/console/account", "我的账号")]
 
 
 def back_to(url: str, msg: str | None = None) -> Response:

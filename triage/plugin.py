@@ -19,7 +19,14 @@ def register_hooks() -> None:
 
 
 def routers() -> list[APIRouter]:
-    from triage import console, routes_admin, routes_audit, routes_case, routes_queue
+    from triage import (
+        console,
+        routes_account,
+        routes_admin,
+        routes_audit,
+        routes_case,
+        routes_queue,
+    )
 
     return [
         console.router,
@@ -27,6 +34,7 @@ def routers() -> list[APIRouter]:
         routes_case.router,
         routes_admin.router,
         routes_audit.router,
+        routes_account.router,
     ]
 
 

@@ -151,6 +151,21 @@ async def set_active(
     return back_to("/console/admin/staff", "staff_updated" if done else "grant_requested")
 
 
+async def _issuing(
+    request: Request,
+    csrf: str,
+    staff: StaffUser,
+    session: AsyncSession,
+    staff_id: int,
+    do: StaffAction,
+) -> Response:
+    """An action that hands out new credentials (shown once), or files a four-eyes request."""
+    issued = await _staff_action(request, csrf, staff, session, staff_id, do)
+    if issued is None:
+        return back_to("/console/admin/staff", "grant_requested")
+    return _issued_page(request, staff, issued)
+
+
 @router.post("/staff/{staff_id}/password")
 async def reset_password(
     request: Request,
@@ -159,14 +174,30 @@ async def reset_password(
     staff: StaffUser = Depends(current_staff),
     session: AsyncSession = DbSession,
 ) -> Response:
-    password = await _staff_action(
-        request, csrf_token_field, staff, session, staff_id, admin.reset_password
-    )
-    if password is None:
-        return back_to("/console/admin/staff", "grant_requested")
-    person = await session.get(StaffUser, staff_id)
+    return await _issuing(request, csrf_token_field, staff, session, staff_id, admin.reset_password)
+
+
+@router.post("/staff/{staff_id}/totp")
+async def reset_totp(
+    request: Request,
+    staff_id: int,
+    csrf_token_field: str = Form("", alias="csrf_token"),
+    staff: StaffUser = Depends(current_staff),
+    session: AsyncSession = DbSession,
+) -> Response:
+    """A lost phone (and lost recovery codes): new key and one-time password, shown once."""
+    return await _issuing(request, csrf_token_field, staff, session, staff_id, admin.reset_totp)
+
+
+def _issued_page(request: Request, staff: StaffUser, issued: grants.Issued) -> Response:
     return render(
-        request, "console/admin_secret.html", staff, person=person, password=password, totp_uri=None
+        request,
+        "console/admin_secret.html",
+        staff,
+        person=issued.person,
+        password=issued.password,
+        totp_uri=issued.totp_uri,
+        totp_qr=qr_data_uri(issued.totp_uri) if issued.totp_uri else None,
     )
 
 
@@ -206,15 +237,7 @@ async def approve_grant(
     issued = await _grant(grants.approve(session, staff, grant_id))
     if issued.password is None and issued.totp_uri is None:
         return back_to("/console/admin/staff", "grant_approved")
-    return render(
-        request,
-        "console/admin_secret.html",
-        staff,
-        person=issued.person,
-        password=issued.password,
-        totp_uri=issued.totp_uri,
-        totp_qr=qr_data_uri(issued.totp_uri) if issued.totp_uri else None,
-    )
+    return _issued_page(request, staff, issued)
 
 
 @router.post("/grants/{grant_id}/refuse")

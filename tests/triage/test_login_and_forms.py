@@ -18,6 +18,7 @@ from tests.conftest import DEMO_PASSWORD, csrf_from, login
 from tests.triage.support import BULLYING, new_case, staff_id
 from triage.deps import SESSION_COOKIE
 from triage.models import Case, LabelFeedback, Message, Organisation, RoleGrant, StaffUser
+from triage.recovery import RecoveryCode
 
 
 async def _password_only(client, username: str):
@@ -103,6 +104,13 @@ def _payloads(other_case: int, staff: int) -> dict[str, dict]:
         },
         "/console/admin/staff/{staff_id}/active": {"active": "false"},
         "/console/admin/staff/{staff_id}/password": {},
+        "/console/admin/staff/{staff_id}/totp": {},
+        "/console/account/password": {
+            "current": DEMO_PASSWORD,
+            "new": "伪造的新密码 forged 2026",
+            "repeat": "伪造的新密码 forged 2026",
+        },
+        "/console/account/recovery-codes": {"current": DEMO_PASSWORD},
         "/console/admin/staff/{staff_id}/role": {"role": "admin"},
         "/console/admin/targets": {"emergency": 1, "high": 2, "medium": 3, "low": 4},
         "/console/alerts/{delivery_id}/acknowledge": {},
@@ -131,7 +139,7 @@ async def _snapshot() -> tuple:
         reports += (await s.execute(select(RoleGrant.id, RoleGrant.state))).all()
         counts = [
             (await s.execute(select(func.count()).select_from(table))).scalar_one()
-            for table in (Message, LabelFeedback, Organisation)
+            for table in (Message, LabelFeedback, Organisation, RecoveryCode)
         ]
     return sorted(map(tuple, cases)), sorted(staff), sorted(reports), counts
 

@@ -208,6 +208,8 @@ async def test_permission_matrix(client, username):
             allowed = expect.get(action, expect["act"])
             _check(failures, f"{action} {kind}", status, kind in allowed)  # type: ignore[operator]
     _check(failures, "take next", await post("/console/queue/next"), expect["next"])
+    for url in ("/console/account", "/console/account/password"):
+        _check(failures, f"GET {url}", (await client.get(url)).status_code, True)
     grant_id = await _grant_by_the_other_admin()
     admin = expect["admin"]
     admin_pages = ("schools", "staff", "targets", "coverage")
@@ -223,6 +225,7 @@ async def test_permission_matrix(client, username):
         },
         f"/console/admin/staff/{counsellor_b}/role": {"role": "counsellor"},
         f"/console/admin/staff/{counsellor_b}/password": {},
+        f"/console/admin/staff/{counsellor_b}/totp": {},
         f"/console/admin/staff/{counsellor_b}/active": {"active": "false"},
         "/console/admin/targets": {"emergency": 5, "high": 30, "medium": 240, "low": 1440},
         f"/console/admin/grants/{grant_id}/approve": {},
@@ -382,6 +385,11 @@ COVERED_ROUTES = {
     ("POST", "/console/admin/staff/{staff_id}/active"): "admin",
     ("POST", "/console/admin/staff/{staff_id}/password"): "admin",
     ("POST", "/console/admin/staff/{staff_id}/role"): "admin",
+    ("POST", "/console/admin/staff/{staff_id}/totp"): "admin (four eyes)",
+    ("GET", "/console/account"): "own account (everyone signed in)",
+    ("GET", "/console/account/password"): "own account (everyone signed in)",
+    ("POST", "/console/account/password"): "own account (everyone signed in)",
+    ("POST", "/console/account/recovery-codes"): "own account (everyone signed in)",
     ("GET", "/console/admin/targets"): "admin",
     ("GET", "/console/admin/coverage"): "admin (escalation's coverage table)",
     ("POST", "/console/admin/targets"): "admin",
