@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import nlu
 from helpline import audit
 from helpline.db import utcnow
+from helpline.vocabulary import urgency_rank
 from triage.hooks import run_case_hooks
 from triage.intake import clean_text, merge_analysis
 from triage.models import Case, Message
-from triage.policy import urgency_rank
 
 
 @dataclass

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import screening, texts
 from helpline.db import get_engine
+from helpline.vocabulary import CHILD_HARM
 from nlu.normalize import normalize
 from triage import followup
 from triage.intake import MAX_TEXT_CHARS, Intake, IntakeError, Received, receive
@@ -181,7 +182,7 @@ async def screening_answer(
 
 def _next_question(case: Case, audience: str = "child") -> str | None:
     """One missing element (when, where, who) for a harm case, each asked at most once."""
-    if not texts.HARM_LABELS & set(case.labels):
+    if not CHILD_HARM & set(case.labels):
         return None
     state = dict(case.conversation_state or {})
     asked = list(state.get("asked", []))

@@ -13,10 +13,10 @@ from typing import Any
 from helpline.datafiles import forget, load_yaml
 from helpline.localtime import local_time, zone_name
 from helpline.settings import get_settings
+from helpline.vocabulary import CHILD_HARM, HARM_LABELS
 
 # Report elements asked for, in this order, one at a time (keys of nlu's Analysis.elements).
 ASKED_ELEMENTS: tuple[str, ...] = ("time", "place", "people")
-HARM_LABELS = frozenset({"bullying", "sexual_abuse", "abuse", "neglect", "crisis", "danger"})
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,7 @@ def safety_blocks(
         blocks.append(SafetyBlock("sexual_abuse", say("sexual_abuse")))
     if "fraud" in labels:
         blocks.append(SafetyBlock("fraud", say("fraud"), tuple(hotlines(region, "fraud"))))
-    if urgency != "emergency" and HARM_LABELS & set(labels) - {"crisis"}:
+    if urgency != "emergency" and CHILD_HARM & set(labels) - {"crisis"}:
         numbers = tuple(hotlines(region, "child_protection"))
         blocks.append(SafetyBlock("child_protection", say("child_protection"), numbers))
     if mandatory:
@@ -163,7 +163,7 @@ def safety_blocks(
 def everyday_advice(normalised: str, labels: list[str], region: str | None) -> SafetyBlock | None:
     """Advice and a resource for an everyday worry (study stress, friends, family, mood), for
     a message with no harm label; None when no topic of data/bot/everyday.yaml fits."""
-    if (HARM_LABELS | {"fraud"}) & set(labels):
+    if set(HARM_LABELS) & set(labels):
         return None
     for topic in _everyday_topics():
         if topic.words.search(normalised):
@@ -197,8 +197,7 @@ def _everyday_topics() -> list[_Topic]:
 def acknowledgement(labels: list[str], follow_up: bool, audience: str = "child") -> str:
     if follow_up:
         return text("received.more", audience)
-    harmful = HARM_LABELS | {"fraud"}
-    key = "received.harm" if harmful & set(labels) else "received.general"
+    key = "received.harm" if set(HARM_LABELS) & set(labels) else "received.general"
     return text(key, audience)
 
 

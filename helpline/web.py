@@ -15,6 +15,7 @@ from helpline.crypto import get_keyring, same
 from helpline.db import get_session
 from helpline.localtime import local_time, zone_name
 from helpline.settings import get_settings
+from helpline.vocabulary import MESSAGE_CHARS
 
 CSRF_COOKIE = "hl_csrf"
 SESSION_COOKIE = "hl_staff"  # the staff session (triage signs in; CSRF tokens bind to it)
@@ -39,6 +40,7 @@ def templates_for(*extra_dirs: Path) -> Jinja2Templates:
     templates.env.filters["local"] = local_time
     templates.env.globals["zone_name"] = zone_name
     templates.env.globals["console_scripts"] = CONSOLE_SCRIPTS
+    templates.env.globals["message_chars"] = MESSAGE_CHARS  # maxlength of message boxes
     return templates
 
 

@@ -1,37 +1,37 @@
-"""The fixed label sets of the help line (the order is part of the data contract)."""
+"""The label sets as NLU uses them: intent names joined in the vocabulary's fixed order.
+
+The sets themselves (categories, harm labels, urgencies and their rank) are the kernel's one
+vocabulary (helpline/vocabulary.py, from data/vocabulary.yaml); they are named here too so
+that NLU's callers keep one import.
+"""
 
 from __future__ import annotations
 
-# Harm categories in the fixed order used to join multi-label intents with "+".
-HARM_LABELS: tuple[str, ...] = (
-    "bullying",
-    "sexual_abuse",
-    "abuse",
-    "neglect",
-    "crisis",
-    "fraud",
-    "danger",
+from helpline.vocabulary import (
+    GENERAL,
+    HARM_LABELS,
+    LABELS,
+    URGENCIES,
+    most_urgent,
+    urgency_rank,
 )
-GENERAL = "general"
-# Every category label: the harm labels in order, then general (never combined with another).
-LABELS: tuple[str, ...] = (*HARM_LABELS, GENERAL)
 
-# Urgency, most urgent first.
-URGENCIES: tuple[str, ...] = ("emergency", "high", "medium", "low")
+__all__ = [
+    "GENERAL",
+    "HARM_LABELS",
+    "LABELS",
+    "URGENCIES",
+    "URGENCY_KEYS",
+    "URGENCY_PREFIX",
+    "join_labels",
+    "most_urgent",
+    "split_intent",
+    "urgency_rank",
+]
 
 # Backends may report urgency scores next to category scores under these keys.
 URGENCY_PREFIX = "urgency:"
 URGENCY_KEYS: tuple[str, ...] = tuple(URGENCY_PREFIX + u for u in URGENCIES)
-
-
-def urgency_rank(urgency: str) -> int:
-    """0 for emergency ... 3 for low: smaller is more urgent."""
-    return URGENCIES.index(urgency)
-
-
-def most_urgent(*urgencies: str) -> str:
-    """The most urgent of the given urgency values."""
-    return min(urgencies, key=urgency_rank)
 
 
 def join_labels(labels: list[str] | tuple[str, ...] | set[str]) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from helpline.datafiles import load_yaml
+from helpline.vocabulary import MESSAGE_CHARS
 from nlu.analysis import Analysis
 from nlu.backends import Backend, BackendUnavailable, split_scores
 from nlu.elements import extract_elements, load_element_patterns
@@ -23,7 +24,7 @@ from nlu.rules import RuleResult, apply_rules, load_rulebook
 from nlu.statutory import load_statutory_rules
 
 # Messages longer than this are cut before analysis (a help-line message, not a book).
-MAX_CHARS = 5000
+MAX_CHARS = MESSAGE_CHARS  # the longest message intake takes (helpline/vocabulary.py)
 
 
 class ModelMissing(BackendUnavailable):
@@ -216,7 +217,8 @@ def _model_urgency(urgency: dict[str, float], labels: list[str], decision: Decis
         return "low" if labels == [GENERAL] else "high" if labels != ["fraud"] else "medium"
     if urgency.get("emergency", 0.0) >= decision.threshold(URGENCY_PREFIX + "emergency"):
         return "emergency"
-    return max(("high", "medium", "low"), key=lambda u: urgency.get(u, 0.0))
+    # Below emergency, the best-scored urgency (ties go to the more urgent).
+    return max(URGENCIES[1:], key=lambda u: urgency.get(u, 0.0))
 
 
 def _urgency(

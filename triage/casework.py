@@ -13,15 +13,16 @@ import nlu
 from helpline import audit
 from helpline.datafiles import data_yaml
 from helpline.db import utcnow
+from helpline.vocabulary import MESSAGE_CHARS, urgency_rank
 from nlu import statutory
 from nlu.analysis import ELEMENT_KEYS
 from triage.hooks import close_blockers, run_case_closed, run_case_hooks
 from triage.models import Case, CaseStatus, LabelFeedback, Message, OrgKind, StaffUser
 from triage.outbox import queue_reply
-from triage.policy import higher_urgency, urgency_rank
+from triage.policy import higher_urgency
 from triage.queue import QueueConflict, start_work
 
-MAX_TEXT = 5000
+MAX_TEXT = MESSAGE_CHARS
 MAX_DISPOSITION = 2000
 
 

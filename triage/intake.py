@@ -13,12 +13,13 @@ import nlu
 from helpline import audit
 from helpline.crypto import get_keyring, new_receipt_code, receipt_hash
 from helpline.db import utcnow
+from helpline.vocabulary import MESSAGE_CHARS, urgency_rank
 from triage.hooks import run_case_hooks
 from triage.models import Case, CaseStatus, Message, Organisation, OrgKind, Reporter, StaffUser
 from triage.permissions import may_be_assignee
-from triage.policy import first_response_target, higher_urgency, response_target, urgency_rank
+from triage.policy import first_response_target, higher_urgency, response_target
 
-MAX_TEXT_CHARS = 5000
+MAX_TEXT_CHARS = MESSAGE_CHARS  # the vocabulary's limit, by its old name for the channels
 
 
 class IntakeError(ValueError):

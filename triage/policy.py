@@ -1,4 +1,6 @@
-"""First-response targets and urgency ranking, read from data/triage/."""
+"""First-response targets (data/triage/response_targets.yaml, an administrator's override).
+
+Urgency order and rank are the vocabulary's (helpline/vocabulary.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.datafiles import data_yaml
+from helpline.vocabulary import URGENCIES, most_urgent
 
-URGENCY_ORDER = ("emergency", "high", "medium", "low")
+URGENCY_ORDER = URGENCIES  # the order the admin page lists the targets in
 
 
 def _targets() -> dict[str, Any]:
@@ -21,12 +24,8 @@ def first_response_target(urgency: str) -> timedelta:
     return timedelta(minutes=_targets()["first_response_minutes"][urgency])
 
 
-def urgency_rank(urgency: str) -> int:
-    return int(_targets()["urgency_rank"][urgency])
-
-
 def higher_urgency(a: str, b: str) -> str:
-    return a if urgency_rank(a) <= urgency_rank(b) else b
+    return most_urgent(a, b)
 
 
 def default_minutes() -> dict[str, int]:

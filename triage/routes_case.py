@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline import audit
+from helpline.vocabulary import FORM_FIELD_CHARS
 from helpline.web import check_csrf, csrf_ok, csrf_token
 from triage import caseview, casework, queue
 from triage import permissions as perm
@@ -135,7 +136,7 @@ async def _act(
 async def reply(
     request: Request,
     case_id: int,
-    text: str = Form(..., max_length=6000),
+    text: str = Form(..., max_length=FORM_FIELD_CHARS),
     csrf_token_field: str = Form("", alias="csrf_token"),
     staff: StaffUser = Depends(current_staff),
     session: AsyncSession = DbSession,
@@ -154,7 +155,7 @@ async def reply(
 async def note(
     request: Request,
     case_id: int,
-    text: str = Form(..., max_length=6000),
+    text: str = Form(..., max_length=FORM_FIELD_CHARS),
     csrf_token_field: str = Form("", alias="csrf_token"),
     staff: StaffUser = Depends(current_staff),
     session: AsyncSession = DbSession,

@@ -14,11 +14,11 @@ from bot import flow, screening, texts
 from bot.models import Screening
 from escalation.models import Escalation
 from helpline.db import session_scope
+from helpline.vocabulary import urgency_rank
 from tests.bot.conftest import RunningBot
 from triage.intake import Intake
 from triage.models import Case
 from triage.outbox import pending, queue_reply
-from triage.policy import urgency_rank
 
 CRISIS = "我最近总是很难过，觉得活着没意思，每天都想哭"
 QUESTIONS = ("q1", "q2", "q3", "q4", "q5", "q6", "q6_recent")
