@@ -32,7 +32,7 @@ EMERGENCY = "我今晚就从楼顶跳下去"
 
 async def _web_emergency_ms(client: object) -> float:
     """From the child's press of "send" to the receipt page with the emergency numbers."""
-    from tests.conftest import csrf_from
+    from tests.support.web import csrf_from
 
     page = await client.get("/report")  # type: ignore[attr-defined]
     form = {"csrf_token": csrf_from(page.text), "reporter_kind": "student", "what": EMERGENCY}

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from bot import attachments
 from helpline.audit import AuditEvent
 from helpline.db import session_scope
-from tests.conftest import login
+from tests.support.web import login
 from triage.intake import Intake, receive
 
 PHOTO = b"\xff\xd8\xff\xe0" + bytes(range(200))

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from bot import call_scripts, calls, texts
 from helpline.audit import AuditEvent
 from helpline.db import session_scope
-from tests.conftest import csrf_from, login
+from tests.support.web import csrf_from, login
 from triage.models import Case, Message, Reporter
 
 SEXUAL_ABUSE = "孩子说班主任晚上把她叫到办公室摸她的身体，还不让她告诉别人"

@@ -9,7 +9,7 @@ from escalation.models import Escalation, StatutoryReport
 from helpline.audit import AuditEvent
 from helpline.db import session_scope
 from tests.bot.conftest import counts
-from tests.conftest import csrf_from, login
+from tests.support.web import csrf_from, login
 from triage.models import Case, Message, Reporter
 
 

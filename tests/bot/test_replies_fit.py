@@ -13,7 +13,7 @@ from sqlalchemy import select, text, update
 from bot import texts
 from helpline.db import get_engine, session_scope, utcnow
 from tests.bot.test_webform import EMERGENCY, _open_followup, _post_report, _receipt
-from tests.conftest import csrf_from, login
+from tests.support.web import csrf_from, login
 from triage.models import Case, Reporter
 
 STUDY = "最近考试压力好大，作业总是写不完，晚上睡不着"

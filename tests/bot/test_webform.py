@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot import texts
 from helpline.db import session_scope
 from tests.bot.conftest import counts
-from tests.conftest import csrf_from
+from tests.support.web import csrf_from
 from triage.models import Case, Message, Reporter
 
 EMERGENCY = "我今晚就从楼顶跳下去"

@@ -14,8 +14,8 @@ from escalation.models import Delivery, Escalation
 from helpline.audit import AuditEvent
 from helpline.db import session_scope, utcnow
 from helpline.settings import reset_settings
-from tests.conftest import csrf_from, login
 from tests.escalation.test_end_to_end import _submit
+from tests.support.web import csrf_from, login
 from triage.models import StaffUser
 
 

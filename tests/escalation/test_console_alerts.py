@@ -17,8 +17,8 @@ from escalation.models import Delivery, Escalation
 from escalation.worker import Worker
 from helpline.db import session_scope
 from tests.browser_support import chromium, live_server  # noqa: F401 - fixtures
-from tests.conftest import DEMO_PASSWORD, csrf_from, login
 from tests.escalation.conftest import TEACHER_ABUSE
+from tests.support.web import DEMO_PASSWORD, csrf_from, login
 from triage.intake import Intake, receive
 from triage.models import StaffUser
 

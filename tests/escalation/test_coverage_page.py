@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from helpline.db import session_scope
-from tests.conftest import login
+from tests.support.web import login
 from triage.models import StaffUser
 
 pytestmark = pytest.mark.asyncio

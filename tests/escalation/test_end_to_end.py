@@ -131,7 +131,7 @@ async def test_web_form_post_alerts_webhook_and_smtp_within_two_seconds(
 ) -> None:
     """The same path from the real form: POST /report, then the worker on the real clock."""
     from helpline.db import utcnow
-    from tests.conftest import csrf_from
+    from tests.support.web import csrf_from
 
     smtp, webhook = wired["smtp"], wired["webhook"]
     page = await client.get("/report")

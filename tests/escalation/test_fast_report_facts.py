@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import docx
 
-from tests.conftest import login
+from tests.support.web import login
 from tests.triage.support import load_case, new_case
 from triage.casework import report_elements
 

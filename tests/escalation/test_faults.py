@@ -22,9 +22,9 @@ from escalation.config import settings
 from escalation.models import AlertProfile, Delivery, Escalation
 from escalation.worker import Worker
 from helpline.db import session_scope, utcnow
-from tests.conftest import BACKEND
 from tests.escalation.conftest import MONDAY_10
 from tests.escalation.support import Clock, SmtpSink, WebhookReceiver
+from tests.support.web import BACKEND
 from tests.telegram_standin import TelegramStandin
 from triage.intake import Intake, receive
 from triage.models import StaffUser
@@ -233,7 +233,7 @@ async def test_telegram_standin_down(mail: SmtpSink, clock: Clock) -> None:
 async def _terminate_backends(db_url: str) -> int:
     import asyncpg
 
-    from tests.conftest import PG_HOST
+    from tests.support.web import PG_HOST
 
     name = db_url.rsplit("/", 1)[1]
     conn = await asyncpg.connect(PG_HOST.replace("+asyncpg", "") + "/postgres")

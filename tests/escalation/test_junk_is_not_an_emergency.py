@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from escalation.models import Delivery, Escalation, StatutoryReport
 from escalation.worker import Worker
 from helpline.db import session_scope
-from tests.conftest import csrf_from
+from tests.support.web import csrf_from
 from triage.models import Case
 
 

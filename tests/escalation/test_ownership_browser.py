@@ -18,7 +18,7 @@ from escalation.models import Delivery
 from helpline.audit import AuditEvent
 from helpline.db import session_scope
 from tests.browser_support import chromium, live_server  # noqa: F401 - fixtures
-from tests.conftest import DEMO_PASSWORD
+from tests.support.web import DEMO_PASSWORD
 from tests.triage.test_counsellor_day_browser import _record_reports_in_panel
 from triage.models import Case, Message, Organisation, StaffUser
 

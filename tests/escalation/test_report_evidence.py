@@ -26,8 +26,8 @@ from escalation.worker import Worker
 from helpline.audit import AuditEvent
 from helpline.db import session_scope, utcnow
 from registers import compliance, exports
-from tests.conftest import csrf_from, login
 from tests.escalation.support import Clock
+from tests.support.web import csrf_from, login
 from triage import casework
 from triage.intake import Intake, receive
 from triage.models import Case, Organisation, StaffUser

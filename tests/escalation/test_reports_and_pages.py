@@ -15,9 +15,9 @@ from escalation.models import Delivery, Escalation, StatutoryReport
 from escalation.reports import required_kinds
 from escalation.worker import Worker
 from helpline.db import session_scope
-from tests.conftest import csrf_from, login
 from tests.escalation.conftest import MONDAY_10
 from tests.escalation.test_end_to_end import _submit
+from tests.support.web import csrf_from, login
 from triage.hooks import close_blockers
 from triage.models import Case, StaffUser
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from helpline.db import dispose_engine, session_scope
 from helpline.settings import PROJECT_ROOT
-from tests.conftest import csrf_from, login
 from tests.escalation.support import SmtpSink
+from tests.support.web import csrf_from, login
 from triage.models import StaffUser
 
 

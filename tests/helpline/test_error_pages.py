@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import login
+from tests.support.web import login
 
 HELP_NUMBERS = ("110", "120", "12355")
 

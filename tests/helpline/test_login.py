@@ -1,4 +1,4 @@
-from tests.conftest import DEMO_PASSWORD, csrf_from, login
+from tests.support.web import DEMO_PASSWORD, csrf_from, login
 
 
 async def test_demo_login_with_totp_opens_the_console(client):

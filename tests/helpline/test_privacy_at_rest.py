@@ -51,7 +51,7 @@ async def test_no_text_name_phone_or_chat_id_in_clear(db_url):
 
 async def test_staff_passwords_are_stored_as_salted_argon2id(db_url):
     # ASVS 2.4.1 (docs/security.md): a slow, salted KDF, and no password in the file.
-    from tests.conftest import DEMO_PASSWORD
+    from tests.support.web import DEMO_PASSWORD
     from triage.models import StaffUser
 
     async with session_scope() as s:

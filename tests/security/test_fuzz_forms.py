@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpline.db import dispose_engine
-from tests.conftest import login
+from tests.support.web import login
 
 EXAMPLES = int(os.environ.get("HELPLINE_FUZZ_EXAMPLES", "150"))
 # Field names the forms read (a route's own are added from its signature).

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import login
+from tests.support.web import login
 
 EXPECTED = {
     "cache-control": "no-store",

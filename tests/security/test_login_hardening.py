@@ -7,8 +7,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from helpline.db import session_scope
-from tests.conftest import DEMO_PASSWORD, totp_now
 from tests.security.support import client_from, error_of, sign_in
+from tests.support.web import DEMO_PASSWORD, totp_now
 from triage.login_backoff import LoginBackoff
 
 

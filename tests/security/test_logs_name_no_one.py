@@ -18,7 +18,7 @@ from helpline.app import create_app
 from helpline.db import dispose_engine
 from helpline.logs import configure_logging
 from tests.browser_support import free_port
-from tests.conftest import csrf_from
+from tests.support.web import csrf_from
 
 REPORTER = "127.0.0.2"  # the client's own address (the server listens on 127.0.0.1)
 

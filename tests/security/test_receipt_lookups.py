@@ -4,8 +4,8 @@ one NAT address keeps opening its cases; guessing from an address is still cut o
 from __future__ import annotations
 
 from helpline.db import session_scope
-from tests.conftest import csrf_from
 from tests.security.support import client_from
+from tests.support.web import csrf_from
 from triage.intake import Intake, receive
 
 SCHOOL_NAT = "198.51.100.200"

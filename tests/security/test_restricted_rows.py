@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from helpline.db import session_scope, utcnow
-from tests.conftest import login
+from tests.support.web import login
 from tests.triage.support import FRAUD, SEXUAL_ABUSE, new_case
 from triage.models import Case
 

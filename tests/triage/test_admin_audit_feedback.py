@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from helpline.audit import AuditEvent, verify_chain
 from helpline.db import session_scope
-from tests.conftest import csrf_from, login
+from tests.support.web import csrf_from, login
 from tests.triage.support import BULLYING, load_case, new_case
 from triage import feedback
 from triage.models import RoleGrant, StaffUser

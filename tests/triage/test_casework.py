@@ -7,7 +7,7 @@ import re
 from sqlalchemy import select
 
 from helpline.db import session_scope
-from tests.conftest import csrf_from, login
+from tests.support.web import csrf_from, login
 from tests.triage.support import BULLYING, FRAUD, SEXUAL_ABUSE, load_case, new_case, staff_id
 from triage.followup import conversation
 from triage.hooks import hooks

@@ -21,7 +21,7 @@ from helpline.audit import AuditEvent
 from helpline.db import session_scope, utcnow
 from helpline.settings import PROJECT_ROOT
 from tests.browser_support import chromium, live_server  # noqa: F401 - fixtures
-from tests.conftest import DEMO_PASSWORD, totp_now
+from tests.support.web import DEMO_PASSWORD, totp_now
 from tests.triage.support import BULLYING, FRAUD, SEXUAL_ABUSE, load_case, new_case
 from triage.followup import conversation
 from triage.hooks import hooks

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from helpline.audit import AuditEvent
 from helpline.db import session_scope
-from tests.conftest import DEMO_PASSWORD, csrf_from, login
+from tests.support.web import DEMO_PASSWORD, csrf_from, login
 from tests.triage.support import SEXUAL_ABUSE, new_case
 from triage.models import RoleGrant, StaffUser
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from helpline.db import session_scope
 from tests.browser_support import chromium, live_server  # noqa: F401 - fixtures
-from tests.conftest import DEMO_PASSWORD
+from tests.support.web import DEMO_PASSWORD
 from triage.models import Case, Message, StaffUser
 
 CALL = "妈妈来电：女儿说班主任晚上把她叫到办公室摸她的身体，还不让她告诉别人"

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from helpline import assembly
 from helpline.db import session_scope
 from helpline.settings import reset_settings
-from tests.conftest import DEMO_PASSWORD, csrf_from, login
+from tests.support.web import DEMO_PASSWORD, csrf_from, login
 from tests.triage.support import BULLYING, new_case, staff_id
 from triage.deps import SESSION_COOKIE
 from triage.models import Case, LabelFeedback, Message, Organisation, RoleGrant, StaffUser

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import csrf_from, login
+from tests.support.web import csrf_from, login
 from tests.triage.support import (
     BULLYING,
     SEXUAL_ABUSE,

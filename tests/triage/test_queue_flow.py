@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from escalation.reports import case_reports
 from helpline.audit import AuditEvent
 from helpline.db import session_scope, utcnow
-from tests.conftest import csrf_from, login
+from tests.support.web import csrf_from, login
 from tests.triage.support import BULLYING, FRAUD, SEXUAL_ABUSE, load_case, new_case, staff_id
 from triage import outbox
 from triage.caseview import analysis, words
