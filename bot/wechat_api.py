@@ -153,9 +153,13 @@ def _send_text(api: HelplineWeChatClient, openid: str, text: str) -> None:
     api.message.send_text(openid, text)
 
 
-def _download(api: HelplineWeChatClient, media_id: str) -> tuple[bytes, str]:
-    # A JSON answer with an errcode was raised by wechatpy; any other JSON is not a file.
-    response = api.media.download(media_id)
+def fetch_media(api: Any, media_id: str) -> tuple[bytes, str]:
+    """GET media/get on either client (Official Account or WeCom): content and MIME type.
+
+    Not the clients' own `media.download`: wechatpy's WeCom one ignores API_BASE_URL (a fixed
+    qyapi.weixin.qq.com address, no timeout, no errcode check). A JSON answer with an errcode
+    is raised by wechatpy; any other JSON is not a file."""
+    response = api.get("media/get", params={"media_id": media_id})
     if isinstance(response, dict):
         raise WeChatClientException(None, "not a file", client=api)
     content_type = response.headers.get("Content-Type", "application/octet-stream")
@@ -175,6 +179,6 @@ async def send_text(openid: str, text: str) -> None:
 
 
 async def download(media_id: str) -> tuple[bytes, str]:
-    """A follower's image (temporary media): content and MIME type."""
-    result: tuple[bytes, str] = await asyncio.to_thread(_call, "media", _download, media_id)
+    """A follower's image or voice (temporary media): content and MIME type."""
+    result: tuple[bytes, str] = await asyncio.to_thread(_call, "media", fetch_media, media_id)
     return result

@@ -2,7 +2,8 @@
 
 `handle` runs inside the push's transaction (the caller commits) and returns what to say;
 the route sends it after the commit, so an answered message is never lost. Text, the text of
-a recognised voice message and images are taken; a follow event shows the privacy notice
+a recognised voice message, images and (once a case exists) unrecognised voice recordings
+are taken; a follow event shows the privacy notice
 before anything is stored. Logs carry ids and counts only.
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import attachments, flow, texts, wechat_api
+from bot import attachments, flow, texts, wechat_api, wecom_api
 from bot import wechat_chats as chats
 from bot.models import WeChatChat
 from triage.intake import Intake, IntakeError
@@ -41,12 +42,22 @@ class Follower:
         return self.ref if self.channel == CHANNEL else f"{self.channel}:{self.ref}"
 
 
+@dataclass(frozen=True)
+class Media:
+    """A follower's file, fetched after the commit and kept encrypted with their case."""
+
+    channel: str  # whose API holds it: wechat (Official Account) or wecom
+    case_id: int
+    kind: str  # an attachment kind (data/bot/limits.yaml): photo or voice
+    media_id: str
+
+
 @dataclass
 class Outcome:
     """What to send to the follower once the transaction has committed."""
 
     texts: list[str] = field(default_factory=list)
-    image: tuple[int, str] | None = None  # (case id, media id) to fetch and store afterwards
+    media: Media | None = None
 
     def say(self, text: str) -> None:
         self.texts.append(text)
@@ -109,10 +120,14 @@ async def handle(session: AsyncSession, who: Follower | str, message: Any) -> Ou
         words = (getattr(message, "recognition", None) or "").strip()
         if words:
             await _text(session, chat, who, message.id, words, out)
+        elif chat.case_id is not None and getattr(message, "media_id", None):
+            # Unrecognised (WeCom never recognises): the recording itself is kept for the
+            # counsellor to hear, rather than asking a child in distress to say it again.
+            await _file(session, chat, who, message, "voice", out)
         else:
             out.say(texts.text("wechat.voice_no_text"))
     elif kind == "image":
-        await _image(session, chat, message, out)
+        await _file(session, chat, who, message, "photo", out)
     else:
         out.say(texts.text("not_supported"))
     return out
@@ -175,28 +190,36 @@ async def _run_command(session: AsyncSession, chat: WeChatChat, command: str) ->
     return await flow.status_text(session, case)
 
 
-async def _image(session: AsyncSession, chat: WeChatChat, message: Any, out: Outcome) -> None:
+async def _file(
+    session: AsyncSession, chat: WeChatChat, who: Follower, message: Any, kind: str, out: Outcome
+) -> None:
     case = await session.get(Case, chat.case_id) if chat.case_id else None
-    verdict = attachments.check(case, "photo", None)
+    verdict = attachments.check(case, kind, None)
     if verdict != attachments.Verdict.ok or case is None:
         out.say(attachments.refusal(verdict))
         return
-    out.image = (case.id, str(message.media_id))
+    out.media = Media(who.channel, case.id, kind, str(message.media_id))
 
 
-async def store_image(session: AsyncSession, case_id: int, media_id: str) -> str:
-    """Fetch a follower's image from WeChat and keep it encrypted with their case."""
-    from bot.wechat_api import WeChatError
+_DOWNLOADS = {CHANNEL: wechat_api.download, "wecom": wecom_api.download}
+_DEFAULT_MIME = {"photo": "image/jpeg", "voice": "audio/amr"}  # WeChat records voice as AMR
 
+
+async def store_media(session: AsyncSession, media: Media) -> str:
+    """Fetch a follower's file from WeChat or WeCom and keep it encrypted with their case;
+    returns what to tell them."""
     try:
-        content, mime = await wechat_api.download(media_id)
-    except WeChatError as exc:
-        log.warning("wechat image not fetched", extra={"case_id": case_id, "error": str(exc)})
+        content, mime = await _DOWNLOADS[media.channel](media.media_id)
+    except wechat_api.WeChatError as exc:
+        log.warning(
+            "wechat file not fetched",
+            extra={"case_id": media.case_id, "kind": media.kind, "error": str(exc)},
+        )
         return texts.text("attachment_failed")
-    case = await session.get(Case, case_id)
+    case = await session.get(Case, media.case_id)
     assert case is not None
-    verdict = attachments.check(case, "photo", len(content))
+    verdict = attachments.check(case, media.kind, len(content))
     if verdict != attachments.Verdict.ok:
         return attachments.refusal(verdict)
-    await attachments.store(session, case, "photo", mime or "image/jpeg", content)
-    return texts.text("attachment_stored")
+    await attachments.store(session, case, media.kind, mime or _DEFAULT_MIME[media.kind], content)
+    return texts.text("voice_stored" if media.kind == "voice" else "attachment_stored")

@@ -27,7 +27,7 @@ from wechatpy.utils import check_signature
 
 from bot import flow, texts, wechat_api
 from bot import wechat_chats as chats
-from bot.wechat_handlers import Outcome, handle, store_image
+from bot.wechat_handlers import Outcome, handle, store_media
 from helpline.db import session_scope
 from helpline.settings import get_settings
 
@@ -167,7 +167,7 @@ Sender = Callable[[str], Awaitable[None]]
 
 
 async def send_outcome(send: Sender, outcome: Outcome) -> None:
-    """After the commit: the answers, then (for an image) the download and its receipt;
+    """After the commit: the answers, then (for an image or voice) the download and its receipt;
     then counsellors' replies that waited for this follower's next message."""
     from bot.wechat_delivery import waker
 
@@ -175,10 +175,9 @@ async def send_outcome(send: Sender, outcome: Outcome) -> None:
     for text in outcome.texts:
         if not await _send(send, text):
             return
-    if outcome.image is not None:
-        case_id, media_id = outcome.image
+    if outcome.media is not None:
         async with session_scope() as session:
-            reply = await store_image(session, case_id, media_id)
+            reply = await store_media(session, outcome.media)
         await _send(send, reply)
 
 

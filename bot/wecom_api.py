@@ -1,9 +1,10 @@
 """WeCom customer service (微信客服) as the help line uses it, on wechatpy's WeCom client.
 
 WeCom only notifies (`kf_msg_or_event` with a short-lived Token); the messages themselves are
-read with `POST /cgi-bin/kf/sync_msg` (cursor + token) and answered with `POST
-/cgi-bin/kf/send_msg` (to the customer's external_userid, through the account's open_kfid,
-within 48 hours of their message). The corp token comes from `/cgi-bin/gettoken` (corpid +
+read with `POST /cgi-bin/kf/sync_msg` (cursor + token), their images and voice fetched
+with `GET /cgi-bin/media/get`, and answered with `POST /cgi-bin/kf/send_msg` (to the
+customer's external_userid, through the account's open_kfid, within 48 hours of their
+message). The corp token comes from `/cgi-bin/gettoken` (corpid +
 the customer-service secret), cached and refreshed like the Official Account's
 (bot/wechat_api.py: one retry on 40001/40014/42001).
 """
@@ -21,6 +22,7 @@ from bot.wechat_api import (
     WeChatError,
     call_with,
     chunks,
+    fetch_media,
     keep_token,
 )
 from helpline.settings import get_settings
@@ -79,6 +81,14 @@ async def sync_msg(open_kfid: str, token: str, cursor: str | None) -> dict[str, 
     if cursor:
         body["cursor"] = cursor
     result: dict[str, Any] = await asyncio.to_thread(call_with, client(), "sync", _sync, body)
+    return result
+
+
+async def download(media_id: str) -> tuple[bytes, str]:
+    """A customer's image or voice (temporary media, /cgi-bin/media/get): content and MIME."""
+    result: tuple[bytes, str] = await asyncio.to_thread(
+        call_with, client(), "media", fetch_media, media_id
+    )
     return result
 
 

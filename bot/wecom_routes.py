@@ -92,8 +92,9 @@ def _message(item: dict[str, Any]) -> _Message:
     found = _Message(id=str(item.get("msgid", "")), type=kind)
     if kind == "text":
         found.content = str((item.get("text") or {}).get("content", ""))
-    elif kind == "image":
-        found.type = "unsupported_image"  # WeCom media: not fetched by this channel yet
+    elif kind in ("image", "voice"):
+        # No speech recognition in kf/sync_msg: a voice item carries only its media_id.
+        found.media_id = str((item.get(kind) or {}).get("media_id", ""))
     return found
 
 

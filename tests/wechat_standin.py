@@ -115,10 +115,35 @@ class _State:
     refused: list[tuple[str, int]] = field(default_factory=list)  # (touser, errcode)
     out_of_window: set[str] = field(default_factory=set)
     fail_sends: int = 0
-    media: dict[str, bytes] = field(default_factory=dict)
+    media: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # id -> content, MIME
 
 
-class WeChatStandin(Standin):
+class _ServesMedia:
+    """`GET /cgi-bin/media/get`, as both platforms answer it: the file, or an errcode."""
+
+    state: Any
+
+    def _token_error(self, token: str | None) -> int | None:
+        raise NotImplementedError
+
+    def keep_media(self, media_id: str, content: bytes, mime: str) -> None:
+        with self.state.changed:
+            self.state.media[media_id] = (content, mime)
+
+    async def _media(self, request: Request) -> Response:
+        q = request.query_params
+        with self.state.changed:
+            code = self._token_error(q.get("access_token"))
+            found = self.state.media.get(q.get("media_id", ""))
+        if code is not None:
+            return JSONResponse({"errcode": code, "errmsg": "access_token invalid"})
+        if found is None:
+            return JSONResponse({"errcode": 40007, "errmsg": "invalid media_id"})
+        content, mime = found
+        return Response(content, media_type=mime)
+
+
+class WeChatStandin(_ServesMedia, Standin):
     name = "wechat stand-in"
 
     def __init__(
@@ -163,12 +188,16 @@ class WeChatStandin(Standin):
         fields = {"MsgType": "text", "Content": content, "MsgId": msg_id or self.next_msg_id()}
         return self._xml(openid, fields)
 
-    def voice(self, openid: str, recognition: str) -> str:
+    def voice(self, openid: str, recognition: str, recording: bytes | None = None) -> str:
+        """A voice message; `recording` (AMR bytes) is what media/get then serves for it."""
+        media_id = f"voice-media-{self.next_msg_id()}"
+        if recording is not None:
+            self.keep_media(media_id, recording, "audio/amr")
         return self._xml(
             openid,
             {
                 "MsgType": "voice",
-                "MediaId": "voice-media-1",
+                "MediaId": media_id,
                 "Format": "amr",
                 "Recognition": recognition,
                 "MsgId": self.next_msg_id(),
@@ -176,7 +205,7 @@ class WeChatStandin(Standin):
         )
 
     def image(self, openid: str, media_id: str, content: bytes) -> str:
-        self.state.media[media_id] = content
+        self.keep_media(media_id, content, "image/jpeg")
         fields = {
             "MsgType": "image",
             "PicUrl": "http://mmbiz.standin/pic.jpg",
@@ -260,7 +289,7 @@ class WeChatStandin(Standin):
         with self.state.changed:
             return [s.content for s in self.state.sent if s.touser == openid]
 
-    def wait_for_texts(self, openid: str, count: int, timeout: float = 30) -> list[str]:
+    def wait_for_texts(self, openid: str, count: int, timeout: float = 90) -> list[str]:
         def collect() -> list[str]:
             return [s.content for s in self.state.sent if s.touser == openid]
 
@@ -311,17 +340,6 @@ class WeChatStandin(Standin):
             self.state.changed.notify_all()
         return JSONResponse({"errcode": 0, "errmsg": "ok"})
 
-    async def _media(self, request: Request) -> Response:
-        q = request.query_params
-        with self.state.changed:
-            code = self._token_error(q.get("access_token"))
-            content = self.state.media.get(q.get("media_id", ""))
-        if code is not None:
-            return JSONResponse({"errcode": code, "errmsg": "access_token invalid"})
-        if content is None:
-            return JSONResponse({"errcode": 40007, "errmsg": "invalid media_id"})
-        return Response(content, media_type="image/jpeg")
-
 
 @dataclass
 class _KfState:
@@ -331,12 +349,13 @@ class _KfState:
     event_tokens: set[str] = field(default_factory=set)
     sent: list[dict[str, Any]] = field(default_factory=list)
     syncs: list[dict[str, Any]] = field(default_factory=list)
+    media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
 
 
-class WeComStandin(Standin):
+class WeComStandin(_ServesMedia, Standin):
     """WeCom customer service (微信客服): the `kf_msg_or_event` callback (always encrypted,
     the CorpID as receive id), `/cgi-bin/gettoken`, `/cgi-bin/kf/sync_msg` (cursor paging,
-    the event's token checked), `/cgi-bin/kf/send_msg`."""
+    the event's token checked), `/cgi-bin/kf/send_msg`, `/cgi-bin/media/get`."""
 
     def __init__(self) -> None:
         self.corp_id, self.secret = "ww00standin0001", "kf-secret-1"
@@ -350,9 +369,16 @@ class WeComStandin(Standin):
             Route("/cgi-bin/gettoken", self._gettoken, methods=["GET"]),
             Route("/cgi-bin/kf/sync_msg", self._sync, methods=["POST"]),
             Route("/cgi-bin/kf/send_msg", self._send, methods=["POST"]),
+            Route("/cgi-bin/media/get", self._media, methods=["GET"]),
         ]
 
     # -- the customer writes --------------------------------------------------------------------
+    def customer_sends(self, user: str, msgtype: str, content: bytes, mime: str) -> str:
+        """An image or voice item (no recognition: kf/sync_msg carries only a media_id)."""
+        media_id = f"kfmedia{self._n + 1:05d}"
+        self.keep_media(media_id, content, mime)
+        return self.customer_says(user, media_id, msgtype)
+
     def customer_says(self, user: str, content: str, msgtype: str = "text") -> str:
         self._n += 1
         item: dict[str, Any] = {
@@ -363,7 +389,7 @@ class WeComStandin(Standin):
             "origin": 3,
             "msgtype": msgtype,
         }
-        item[msgtype] = {"content": content} if msgtype == "text" else {"media_id": "m1"}
+        item[msgtype] = {"content": content} if msgtype == "text" else {"media_id": content}
         with self.state.changed:
             self.state.messages.append(item)
         return str(item["msgid"])
@@ -412,7 +438,7 @@ class WeComStandin(Standin):
         with self.state.changed:
             return [s["text"]["content"] for s in self.state.sent if s["touser"] == user]
 
-    def wait_for_sent(self, user: str, count: int, timeout: float = 30) -> list[str]:
+    def wait_for_sent(self, user: str, count: int, timeout: float = 90) -> list[str]:
         def collect() -> list[str]:
             return [s["text"]["content"] for s in self.state.sent if s["touser"] == user]
 

@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import func, select, text
 
-from bot import texts, wechat_api
+from bot import attachments, texts, wechat_api
 from bot.models import Attachment, Screening, WeChatChat
 from escalation.models import Escalation
 from helpline.db import session_scope, utcnow
@@ -287,7 +287,22 @@ async def test_voice_text_and_images(served: Served) -> None:
             await s.execute(select(Attachment).where(Attachment.case_id == case.id))
         ).scalars()
         assert attachment.kind == "photo"
-    (unheard,) = await served.say(openid, wx.voice(openid, ""))
+    # Unrecognised voice once a case exists: the recording is kept for the counsellor.
+    amr = b"#!AMR\n" + bytes(range(64))
+    (kept,) = await served.say(openid, wx.voice(openid, "", amr))
+    assert kept == texts.text("voice_stored")
+    async with session_scope() as s:
+        voice = (
+            await s.execute(
+                select(Attachment).where(Attachment.case_id == case.id, Attachment.kind == "voice")
+            )
+        ).scalar_one()
+        assert voice.mime_type == "audio/amr"
+        assert attachments.content_of(voice) == amr
+    # Before any case there is nothing to keep it with: the follower is asked to say it again.
+    other = "o-voice-2"
+    await served.say(other, wx.event(other, "subscribe"))
+    (unheard,) = await served.say(other, wx.voice(other, "", amr))
     assert unheard == texts.text("wechat.voice_no_text")
 
 

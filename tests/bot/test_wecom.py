@@ -10,9 +10,10 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import texts, wecom_api
-from bot.models import WeComCursor
+from bot import attachments, texts, wecom_api
+from bot.models import Attachment, WeComCursor
 from helpline.db import session_scope
 from tests.standin_server import served_here
 from tests.wechat_standin import WeComStandin
@@ -115,3 +116,57 @@ async def test_wecom_forged_and_replayed_events_are_refused(kf: tuple[WeComStand
         assert (await http.post(f"{url}/wecom", params=query, content=body)).status_code == 403
         junk = await http.post(f"{url}/wecom", params=query, content=b"<xml>")
         assert junk.status_code in (400, 403)
+
+
+async def _latest_wecom_case(session: AsyncSession) -> Case:
+    query = select(Case).where(Case.channel == "wecom").order_by(Case.id.desc())
+    case = (await session.execute(query)).scalars().first()
+    assert case is not None
+    return case
+
+
+async def test_wecom_images_and_voice_are_kept_with_the_case(kf: tuple[WeComStandin, str]) -> None:
+    wx, url = kf
+    jpeg, amr = b"\xff\xd8\xff wecom photo", b"#!AMR\n wecom voice"
+    # Before any case: words first, nothing fetched (as on Telegram and the Official Account).
+    wx.customer_sends("wmMedia01", "image", jpeg, "image/jpeg")
+    await wx.notify(url)
+    sent = await asyncio.to_thread(wx.wait_for_sent, "wmMedia01", 2)
+    assert sent[-1] == texts.text("attachment_no_case")
+    wx.customer_says("wmMedia01", "他们天天在厕所堵我，抢我的钱，还拍了视频")
+    wx.customer_sends("wmMedia01", "image", jpeg, "image/jpeg")
+    wx.customer_sends("wmMedia01", "voice", amr, "audio/amr")
+    await wx.notify(url)
+    sent = await asyncio.to_thread(wx.wait_for_sent, "wmMedia01", 5)
+    assert sent[3:] == [texts.text("attachment_stored"), texts.text("voice_stored")]
+    async with session_scope() as s:
+        case = await _latest_wecom_case(s)
+        kept = list(
+            (await s.execute(select(Attachment).where(Attachment.case_id == case.id))).scalars()
+        )
+    assert [(a.kind, a.mime_type) for a in kept] == [
+        ("photo", "image/jpeg"),
+        ("voice", "audio/amr"),
+    ]
+    assert [attachments.content_of(a) for a in kept] == [jpeg, amr]
+
+
+async def test_wecom_media_that_cannot_be_fetched_is_said_and_not_lost(
+    kf: tuple[WeComStandin, str],
+) -> None:
+    wx, url = kf
+    wx.customer_says("wmMedia02", "同学天天在班级群里骂我，说我是废物，还叫别人都不要理我")
+    wx.customer_says("wmMedia02", "gone-media", "image")  # a media_id WeCom no longer has
+    await wx.notify(url)
+    sent = await asyncio.to_thread(wx.wait_for_sent, "wmMedia02", 3)
+    assert sent[-1] == texts.text("attachment_failed")
+    # The text before it was stored; the cursor moved on (the failed file is said, not retried).
+    async with session_scope() as s:
+        case = await _latest_wecom_case(s)
+        count = select(func.count()).select_from(Attachment).where(Attachment.case_id == case.id)
+        assert (await s.execute(count)).scalar_one() == 0
+        assert (
+            await s.execute(
+                select(func.count()).select_from(Message).where(Message.case_id == case.id)
+            )
+        ).scalar_one() == 1
