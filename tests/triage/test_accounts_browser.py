@@ -23,7 +23,7 @@ import segno
 
 from helpline.settings import PROJECT_ROOT
 from tests.browser_support import chromium, live_server  # noqa: F401 - fixtures
-from tests.conftest import DEMO_PASSWORD, totp_now
+from tests.support.web import DEMO_PASSWORD, totp_now
 
 SHOTS = PROJECT_ROOT / "docs" / "screenshots"
 NEW_PASSWORD = "操场边的梧桐树 2026 秋"  # noqa: S105 - test fixture

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from helpline import assembly
 from helpline.audit import AuditEvent
 from helpline.db import session_scope
-from tests.conftest import DEMO_PASSWORD, csrf_from, login
+from tests.support.web import DEMO_PASSWORD, csrf_from, login
 from triage import recovery
 from triage.demo import load_orgs_and_staff
 from triage.models import StaffUser
