@@ -26,7 +26,7 @@ from helpline.db import session_scope
 from helpline.web import client_address, csrf_ok, csrf_token, templates_for
 from triage import followup
 from triage.intake import MAX_TEXT_CHARS, Intake, IntakeError
-from triage.models import Case, Organisation, OrgKind
+from triage.models import Case, CaseStatus, Organisation, OrgKind
 
 router = APIRouter()
 templates = templates_for(Path(__file__).parent / "templates")
@@ -235,7 +235,9 @@ async def _conversation_page(
         "messages": [(m.direction, m.text or "", m.created_at) for m in messages],
         "case_number": case.number,
         "token": _new_token(case.id),
-        "closed": texts.closing(case.closed_at, case.outcome) if case.status == "closed" else None,
+        "closed": texts.closing(case.closed_at, case.outcome)
+        if case.status == CaseStatus.closed
+        else None,
         **extra,
     }
 

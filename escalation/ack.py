@@ -97,7 +97,7 @@ async def acknowledge(
     if policy is not None and policy.reack_minutes:
         await timers.schedule(
             session,
-            "reack",
+            timers.TimerKind.reack,
             now + timedelta(minutes=policy.reack_minutes),
             escalation_id=escalation.id,
         )

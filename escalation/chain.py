@@ -20,6 +20,7 @@ from escalation.models import (
     StatutoryReport,
     Timer,
 )
+from escalation.timers import TimerKind
 from helpline import audit
 from helpline.settings import get_settings
 from triage.models import Case, Organisation, OrgKind, StaffUser
@@ -77,7 +78,9 @@ async def start_chain(
     )
     session.add(escalation)
     await session.flush()
-    await timers.schedule(session, "step", now, escalation_id=escalation.id, round=1, step=0)
+    await timers.schedule(
+        session, TimerKind.step, now, escalation_id=escalation.id, round=1, step=0
+    )
     await audit.record(
         session,
         "system",
@@ -188,6 +191,7 @@ async def channel_order(session: AsyncSession, staff_id: int) -> list[str]:
     return list(settings()["delivery"]["channel_order"])
 
 
+@timers.handles(TimerKind.step)
 async def run_step(session: AsyncSession, timer: Timer, now: datetime) -> None:
     """Alert step `timer.step` of round `timer.round`, and set the timer for what comes next."""
     escalation = await session.get(Escalation, timer.escalation_id)
@@ -208,7 +212,7 @@ async def run_step(session: AsyncSession, timer: Timer, now: datetime) -> None:
     reached = await _count_step_deliveries(session, escalation.id, round_, index)
     next_due = now + timedelta(minutes=wait) if reached else now
     await timers.schedule(
-        session, "step", next_due, escalation_id=escalation.id, round=round_, step=index + 1
+        session, TimerKind.step, next_due, escalation_id=escalation.id, round=round_, step=index + 1
     )
 
 
@@ -326,6 +330,7 @@ async def _count_step_deliveries(
     return len(list(found.scalars()))
 
 
+@timers.handles(TimerKind.reack)
 async def run_reack(session: AsyncSession, timer: Timer, now: datetime) -> None:
     """Acknowledged, but no progress since: alert the chain again from its first step."""
     escalation = await session.get(Escalation, timer.escalation_id)
@@ -348,7 +353,7 @@ async def run_reack(session: AsyncSession, timer: Timer, now: datetime) -> None:
     wait = int(steps[0].get("wait_minutes", 0))
     await timers.schedule(
         session,
-        "step",
+        TimerKind.step,
         now + timedelta(minutes=wait) if reached else now,
         escalation_id=escalation.id,
         round=round_,

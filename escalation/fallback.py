@@ -137,7 +137,7 @@ async def after_acknowledge(session: AsyncSession, escalation: Escalation, now: 
         # step -1 marks this re-alert timer as the ownership check (chain.run_reack).
         await timers.schedule(
             session,
-            "reack",
+            timers.TimerKind.reack,
             now + timedelta(minutes=minutes),
             escalation_id=escalation.id,
             step=UNOWNED_CHECK,
@@ -165,7 +165,7 @@ async def realert_unowned(
     await alert_people(session, escalation, case, local + upper, now, "unowned")
     await timers.schedule(
         session,
-        "step",
+        timers.TimerKind.step,
         now,
         escalation_id=escalation.id,
         round=escalation.round,

@@ -14,6 +14,7 @@ from escalation.reports import case_reports
 from escalation.web import templates
 from helpline.db import utcnow
 from triage import permissions as perm
+from triage.models import CaseStatus
 
 
 async def escalation_status(session: AsyncSession, case_id: int) -> list[dict[str, Any]]:
@@ -62,7 +63,8 @@ async def case_panel(session: AsyncSession, case: Any, staff: Any, csrf: str) ->
         csrf=csrf,
         now=utcnow(),
         content=perm.can_view_content(staff, case),
-        can_record=staff.role in perm.CASE_ROLES and case.status != "closed",
-        can_ack=case.status != "closed" and any(item["chain"].state in LIVE for item in chains),
+        can_record=staff.role in perm.CASE_ROLES and case.status != CaseStatus.closed,
+        can_ack=case.status != CaseStatus.closed
+        and any(item["chain"].state in LIVE for item in chains),
     )
     return Markup(html)  # noqa: S704 - rendered by an autoescaping template

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation import timers
 from escalation.config import rules
-from escalation.models import StatutoryReport
+from escalation.models import StatutoryReport, Timer
+from escalation.timers import TimerKind
 from helpline import audit
 from helpline.db import utcnow
 
@@ -74,7 +75,7 @@ async def open_reports(session: AsyncSession, case: Any, since: datetime) -> lis
         )
         session.add(report)
         await session.flush()
-        await timers.schedule(session, "deadline", report.due_at, report_id=report.id)
+        await timers.schedule(session, TimerKind.deadline, report.due_at, report_id=report.id)
         opened.append(report)
     if opened:
         await audit.record(
@@ -117,6 +118,13 @@ async def case_reports(session: AsyncSession, case_id: int) -> list[StatutoryRep
 
 def _late_minutes(due_at: datetime, at: datetime) -> int:
     return max(0, math.ceil((at - due_at).total_seconds() / 60))
+
+
+@timers.handles(TimerKind.deadline)
+async def run_deadline(session: AsyncSession, timer: Timer, now: datetime) -> None:
+    """A report's deadline timer is due."""
+    if timer.report_id is not None:
+        await mark_missed(session, timer.report_id, now)
 
 
 async def mark_missed(session: AsyncSession, report_id: int, now: datetime) -> bool:

@@ -1,7 +1,16 @@
-"""Durable timers: rows written in the caller's transaction, run later by a worker."""
+"""Durable timers: rows written in the caller's transaction, run later by a worker.
+
+Each kind of timer has one handler, registered by the module that owns the work
+(`@handles(TimerKind.step)` on `chain.run_step`); the worker looks the kind up
+(`handler_for`) instead of comparing strings. `deliver` timers have no handler here: the
+worker claims them in batches and sends them through `escalation.delivery`.
+"""
 
 from __future__ import annotations
 
+import enum
+import importlib
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from sqlalchemy import update
@@ -10,9 +19,53 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from escalation.models import Timer
 
 
-async def schedule(session: AsyncSession, kind: str, due_at: datetime, **ids: int) -> Timer:
+class TimerKind(enum.StrEnum):
+    """What a timer does when it is due (the `kind` column)."""
+
+    step = "step"  # the next step of an escalation chain (chain.run_step)
+    reack = "reack"  # acknowledged without progress: alert again (chain.run_reack)
+    deadline = "deadline"  # a statutory report's deadline (reports.run_deadline)
+    deliver = "deliver"  # one alert to send (claimed in batches, escalation.delivery)
+
+
+class TimerState(enum.StrEnum):
+    """A timer's life (the `state` column)."""
+
+    pending = "pending"
+    running = "running"  # claimed by a worker, under its lease
+    done = "done"
+    cancelled = "cancelled"
+
+
+TimerHandler = Callable[[AsyncSession, Timer, datetime], Awaitable[None]]
+# Modules that register timer handlers when imported (one line per module).
+HANDLER_MODULES: tuple[str, ...] = ("escalation.chain", "escalation.reports")
+_handlers: dict[str, TimerHandler] = {}
+
+
+def handles(kind: TimerKind) -> Callable[[TimerHandler], TimerHandler]:
+    """Register the one handler of `kind` (a decorator, applied at import)."""
+
+    def register(handler: TimerHandler) -> TimerHandler:
+        known = _handlers.get(kind)
+        if known is not None and known.__qualname__ != handler.__qualname__:
+            raise ValueError(f"timer kind {kind} already runs {known.__qualname__}")
+        _handlers[kind] = handler
+        return handler
+
+    return register
+
+
+def handler_for(kind: str) -> TimerHandler | None:
+    """The handler of a timer kind; None for `deliver` and for a kind nobody registered."""
+    for module in HANDLER_MODULES:
+        importlib.import_module(module)
+    return _handlers.get(kind)
+
+
+async def schedule(session: AsyncSession, kind: TimerKind, due_at: datetime, **ids: int) -> Timer:
     """Add a pending timer; it commits (or rolls back) with the caller's transaction."""
-    timer = Timer(kind=kind, due_at=due_at, state="pending", **ids)
+    timer = Timer(kind=kind, due_at=due_at, state=TimerState.pending, **ids)
     session.add(timer)
     await session.flush()
     return timer
@@ -24,9 +77,9 @@ async def cancel_chain_timers(session: AsyncSession, escalation_id: int, at: dat
         update(Timer)
         .where(
             Timer.escalation_id == escalation_id,
-            Timer.kind.in_(("step", "reack")),
-            Timer.state.in_(("pending", "running")),
+            Timer.kind.in_((TimerKind.step, TimerKind.reack)),
+            Timer.state.in_((TimerState.pending, TimerState.running)),
         )
-        .values(state="cancelled", done_at=at)
+        .values(state=TimerState.cancelled, done_at=at)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

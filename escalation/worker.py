@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select
 
-from escalation import chain, delivery, health, notifiers, reports
+from escalation import delivery, health, notifiers, timers
 from escalation.config import settings
 from escalation.models import Timer
 from helpline.db import session_scope, utcnow
@@ -140,13 +140,10 @@ class Worker:
             if timer is None or timer.state != "running" or timer.runs != item.runs:
                 return  # taken over by another worker after our lease ran out
             now = self.clock()
-            if item.kind == "step":
-                await chain.run_step(session, timer, now)
-            elif item.kind == "reack":
-                await chain.run_reack(session, timer, now)
-            elif item.kind == "deadline" and timer.report_id is not None:
-                await reports.mark_missed(session, timer.report_id, now)
-            timer.state, timer.done_at = "done", now
+            run = timers.handler_for(item.kind)  # step, reack, deadline (escalation/timers.py)
+            if run is not None:
+                await run(session, timer, now)
+            timer.state, timer.done_at = timers.TimerState.done, now
 
 
 class Heartbeat:
