@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from escalation.models import (
     Delivery,
     Escalation,
     EscalationPolicy,
+    NotifyKind,
     StatutoryReport,
     Timer,
 )
@@ -117,28 +119,52 @@ class Recipient:
     alert_channel_id: int | None = None
 
 
-async def _staff_ids(
+StaffFinder = Callable[
+    [AsyncSession, dict[str, Any], dict[str, Any], datetime], Awaitable[list[int]]
+]
+
+
+async def _named(
     session: AsyncSession, target: dict[str, Any], orgs: dict[str, Any], now: datetime
 ) -> list[int]:
-    kind = target["notify"]
-    if kind == "staff":
-        found = await session.execute(
-            select(StaffUser.id).where(StaffUser.username == target["staff"])
-        )
-        return list(found.scalars())
+    found = await session.execute(select(StaffUser.id).where(StaffUser.username == target["staff"]))
+    return list(found.scalars())
+
+
+async def _on_duty(
+    session: AsyncSession, target: dict[str, Any], orgs: dict[str, Any], now: datetime
+) -> list[int]:
+    org = orgs.get(target.get("org", "school"))
+    return [] if org is None else await roster.on_duty(session, org.id, now)
+
+
+async def _by_role(
+    session: AsyncSession, target: dict[str, Any], orgs: dict[str, Any], now: datetime
+) -> list[int]:
     org = orgs.get(target.get("org", "school"))
     if org is None:
         return []
-    if kind == "on_duty":
-        return await roster.on_duty(session, org.id, now)
-    if kind == "role":
-        found = await session.execute(
-            select(StaffUser.id)
-            .where(StaffUser.org_id == org.id, StaffUser.role == target["role"])
-            .order_by(StaffUser.id)
-        )
-        return list(found.scalars())
-    return []
+    found = await session.execute(
+        select(StaffUser.id)
+        .where(StaffUser.org_id == org.id, StaffUser.role == target["role"])
+        .order_by(StaffUser.id)
+    )
+    return list(found.scalars())
+
+
+# The people a step's target names, one handler per kind (`group` reaches a channel instead).
+STAFF_TARGETS: dict[str, StaffFinder] = {
+    NotifyKind.staff: _named,
+    NotifyKind.on_duty: _on_duty,
+    NotifyKind.role: _by_role,
+}
+
+
+async def _staff_ids(
+    session: AsyncSession, target: dict[str, Any], orgs: dict[str, Any], now: datetime
+) -> list[int]:
+    find = STAFF_TARGETS.get(target["notify"])
+    return [] if find is None else await find(session, target, orgs, now)
 
 
 async def _group(
@@ -166,7 +192,7 @@ async def recipients(
     orgs = await _orgs(session, case)
     found: list[Recipient] = []
     for target in step.get("targets") or [step]:
-        if target["notify"] == "group":
+        if target["notify"] == NotifyKind.group:
             found.extend(await _group(session, target, orgs))
             continue
         for staff_id in await _staff_ids(session, target, orgs, now):

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from escalation.models import NOTIFY_KINDS
 from escalation.roster import DAYS
 from triage.models import Role
 from triage.policy import URGENCY_ORDER
@@ -54,7 +55,7 @@ def _list(item: Spec, required: bool = False) -> Spec:
 
 _LEVEL = ("school", "district")
 _TARGET = _map(
-    notify=_s(True, ("on_duty", "role", "staff", "group")),
+    notify=_s(True, NOTIFY_KINDS),
     org=_s(False, _LEVEL),
     role=_s(False, {r.value for r in Role}),
     staff=_s(),

@@ -22,7 +22,7 @@ from typing import Any
 
 from escalation import roster
 from escalation.configfile import ConfigFile
-from escalation.models import DutyShift
+from escalation.models import DutyShift, NotifyKind
 from helpline.datafiles import data_yaml
 from helpline.localtime import local_zone
 from triage import permissions as perm
@@ -408,7 +408,7 @@ def alert_recipients(setup: Setup, case_org: str, urgency: str, at: datetime) ->
     found: list[str] = []
     for step in policy.steps:
         for target in _targets(step):
-            if target["notify"] == "on_duty":
+            if target["notify"] == NotifyKind.on_duty:
                 org = _level_org(setup, case_org, target.get("org", "school"))
                 if org:
                     found += [u for u in on_duty(setup, org, at) if _reachable(setup, u)]
@@ -736,7 +736,7 @@ def _policy_gaps(setup: Setup) -> list[Gap]:
             for index, step in enumerate(policy.steps, start=1):
                 for target in _targets(step):
                     _named(setup, org.code, target, policy, named)
-                    if target["notify"] == "on_duty":
+                    if target["notify"] == NotifyKind.on_duty:
                         level = _level_org(setup, org.code, target.get("org", "school"))
                         if level:
                             rostered_orgs.setdefault((policy.where, index), set()).add(level)
@@ -805,7 +805,7 @@ def _alert_gaps(setup: Setup, org: Org, urgency: str, policy: Policy) -> list[Ga
         code
         for step in policy.steps
         for t in _targets(step)
-        if t["notify"] == "on_duty"
+        if t["notify"] == NotifyKind.on_duty
         and (code := _level_org(setup, org.code, t.get("org", "school")))
     ]
     return [

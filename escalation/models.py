@@ -6,6 +6,7 @@ address and secret are EncryptedText; the rest are ids, codes and times.
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,18 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from helpline.crypto import EncryptedText
 from helpline.db import Base, UTCDateTime, utcnow
+
+
+class NotifyKind(enum.StrEnum):
+    """Whom an escalation step reaches (a policy step's `notify`, one handler each in chain.py)."""
+
+    on_duty = "on_duty"  # who is on the organisation's duty roster now
+    role = "role"  # everyone of a role at the organisation
+    staff = "staff"  # one named person
+    group = "group"  # an organisation's alert channel (a group robot)
+
+
+NOTIFY_KINDS: tuple[str, ...] = tuple(kind.value for kind in NotifyKind)
 
 
 class StatutoryReport(Base):

@@ -8,12 +8,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation import notifier
-from escalation.models import AlertChannel, AlertProfile, DutyShift, EscalationPolicy
+from escalation.models import (
+    NOTIFY_KINDS,
+    AlertChannel,
+    AlertProfile,
+    DutyShift,
+    EscalationPolicy,
+)
 from escalation.roster import DAYS
 from helpline import audit
 from triage.models import Organisation, StaffUser
-
-NOTIFY_KINDS = {"staff", "on_duty", "role", "group"}
 
 
 class SetupError(ValueError):
