@@ -15,7 +15,7 @@ of every day the Chinese calendar knows (public holidays and 调休 included) by
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -552,6 +552,19 @@ def check(setup: Setup) -> list[Gap]:
     gaps += _taker_gaps(setup)
     gaps += _policy_gaps(setup)
     return gaps
+
+
+def new_gaps(before: Setup, after: Setup) -> list[Gap]:
+    """The gaps a change (before -> after) would open: the console's editors refuse a change
+    that has any, in these words, as `helpline config check` refuses such a file."""
+    known = {(g.code, g.message) for g in check(before)}
+    return [g for g in check(after) if (g.code, g.message) not in known]
+
+
+def with_channels(setup: Setup, username: str, channels: tuple[str, ...]) -> Setup:
+    """The setup with one person reachable on `channels` instead."""
+    person = replace(setup.people[username], channels=channels)
+    return replace(setup, people={**setup.people, username: person})
 
 
 def _reference_gaps(setup: Setup) -> list[Gap]:

@@ -31,6 +31,7 @@ def register_hooks() -> None:
     hooks.case_panels.append(case_panel)
     hooks.nav_links.append(nav_links)
     hooks.staff_actions.append(staff_actions)
+    hooks.staff_links.append(staff_links)
     hooks.case_closed.append(handlers.on_case_closed)
     hooks.console_banners.append(console_banner)
     hooks.console_banners.append(coverage_banner)
@@ -52,13 +53,19 @@ def staff_actions(viewer: Any, person: Any) -> list[tuple[str, str]]:
     return [(f"/console/admin/staff/{person.id}/test-alert", "发送测试通知")]
 
 
+def staff_links(viewer: Any, person: Any) -> list[tuple[str, str]]:
+    """The admin page's link to a person's alert addresses (checked like the YAML's)."""
+    return [(f"/console/admin/staff/{person.id}/contact", "通知地址")]
+
+
 def routers() -> list[APIRouter]:
     from escalation.console_routes import router as console_router
     from escalation.phone_receipts import router as phone_receipts
     from escalation.routes import router
+    from escalation.routes_contacts import router as contacts_router
     from escalation.routes_coverage import router as coverage_router
 
-    return [router, console_router, phone_receipts, coverage_router]
+    return [router, console_router, phone_receipts, coverage_router, contacts_router]
 
 
 def background_services() -> list[Callable[[], Coroutine[Any, Any, None]]]:

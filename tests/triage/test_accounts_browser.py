@@ -78,8 +78,8 @@ async def _sign_in(page, url: str, username: str, password: str, code: str) -> N
     await page.get_by_label("用户名").fill(username)
     await page.get_by_label("密码").fill(password)
     await page.get_by_label("动态验证码（6位）").fill(code)
-    await page.get_by_role("button", name="登录").click()
-    await page.wait_for_load_state()
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="登录").click()
 
 
 async def _shot(page, name: str) -> None:  # noqa: ANN001

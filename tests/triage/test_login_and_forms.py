@@ -105,6 +105,7 @@ def _payloads(other_case: int, staff: int) -> dict[str, dict]:
         "/console/admin/staff/{staff_id}/active": {"active": "false"},
         "/console/admin/staff/{staff_id}/password": {},
         "/console/admin/staff/{staff_id}/totp": {},
+        "/console/admin/staff/{staff_id}/contact": {"email": "forged@demo.invalid"},
         "/console/account/password": {
             "current": DEMO_PASSWORD,
             "new": "伪造的新密码 forged 2026",

@@ -213,6 +213,8 @@ async def test_permission_matrix(client, username):
     grant_id = await _grant_by_the_other_admin()
     admin = expect["admin"]
     admin_pages = ("schools", "staff", "targets", "coverage")
+    contact = f"/console/admin/staff/{counsellor_b}/contact"
+    _check(failures, f"GET {contact}", (await client.get(contact)).status_code, admin)
     for url in (f"/console/admin/{page}" for page in admin_pages):
         _check(failures, f"GET {url}", (await client.get(url)).status_code, admin)
     admin_posts = {
@@ -226,6 +228,7 @@ async def test_permission_matrix(client, username):
         f"/console/admin/staff/{counsellor_b}/role": {"role": "counsellor"},
         f"/console/admin/staff/{counsellor_b}/password": {},
         f"/console/admin/staff/{counsellor_b}/totp": {},
+        f"/console/admin/staff/{counsellor_b}/contact": {"email": "b.new@demo.invalid"},
         f"/console/admin/staff/{counsellor_b}/active": {"active": "false"},
         "/console/admin/targets": {"emergency": 5, "high": 30, "medium": 240, "low": 1440},
         f"/console/admin/grants/{grant_id}/approve": {},
@@ -386,6 +389,8 @@ COVERED_ROUTES = {
     ("POST", "/console/admin/staff/{staff_id}/password"): "admin",
     ("POST", "/console/admin/staff/{staff_id}/role"): "admin",
     ("POST", "/console/admin/staff/{staff_id}/totp"): "admin (four eyes)",
+    ("GET", "/console/admin/staff/{staff_id}/contact"): "admin (escalation's alert addresses)",
+    ("POST", "/console/admin/staff/{staff_id}/contact"): "admin (escalation's alert addresses)",
     ("GET", "/console/account"): "own account (everyone signed in)",
     ("GET", "/console/account/password"): "own account (everyone signed in)",
     ("POST", "/console/account/password"): "own account (everyone signed in)",

@@ -1,0 +1,61 @@
+"""A staff member's alert addresses edited in the console (issue 17): checked with the
+coverage check that `helpline config check` runs on the YAML, so a change that would leave
+someone's case with nobody reachable is refused in its words; audited with the names of the
+fields that changed (never an address)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from escalation import coverage
+from escalation.models import AlertProfile
+from helpline import audit
+from triage.models import StaffUser
+
+FIELDS = ("email", "phone", "telegram_chat_id")
+MAX_LENGTH = 200
+
+
+class ContactRefused(ValueError):
+    """The change is refused; `reasons` are the coverage check's (or the form's) sentences."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("；".join(reasons))
+        self.reasons = reasons
+
+
+def _clean(values: dict[str, str | None]) -> dict[str, str | None]:
+    cleaned = {name: (values.get(name) or "").strip() or None for name in FIELDS}
+    if any(v is not None and (len(v) > MAX_LENGTH or "\n" in v) for v in cleaned.values()):
+        raise ContactRefused([coverage.words()["contact_too_long"].format(n=MAX_LENGTH)])
+    return cleaned
+
+
+async def save(
+    session: AsyncSession, admin: StaffUser, person: StaffUser, values: dict[str, str | None]
+) -> list[str]:
+    """Store the addresses; returns the names of the fields that changed."""
+    cleaned = _clean(values)
+    before = await coverage.from_db(session)
+    profile = await session.get(AlertProfile, person.id)
+    webhook = profile.webhook if profile is not None else None
+    channels = coverage.person_channels(
+        cleaned["email"], cleaned["phone"], cleaned["telegram_chat_id"], webhook
+    )
+    opened = coverage.new_gaps(before, coverage.with_channels(before, person.username, channels))
+    if opened:
+        raise ContactRefused([gap.message for gap in opened])
+    changed = [name for name in FIELDS if getattr(person, name) != cleaned[name]]
+    for name in changed:
+        setattr(person, name, cleaned[name])
+    if changed:
+        await session.flush()
+        await audit.record(
+            session,
+            f"staff:{admin.id}",
+            "staff.contact_changed",
+            "staff",
+            person.id,
+            fields=changed,
+        )
+    return changed
