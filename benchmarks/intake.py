@@ -23,8 +23,6 @@ sys.path.insert(0, str(ROOT))
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 
 EMERGENCY = "我今晚就从楼顶跳下去"
@@ -44,55 +42,24 @@ async def _web_emergency_ms(client: object) -> float:
 
 
 async def main(n_telegram: int, n_web: int, url: str | None) -> dict[str, object]:
-    tmp = tempfile.mkdtemp()
-    os.environ["HELPLINE_VAR_DIR"] = tmp
-    os.environ["HELPLINE_CONFIG_FILE"] = ""
-    os.environ["HELPLINE_DATABASE_URL"] = url or f"sqlite+aiosqlite:///{tmp}/bench.db"
-    os.environ.setdefault("HELPLINE_MODEL_DIR", str(ROOT / "var" / "models"))
-    import logging
-
     import httpx
 
-    from bot import telegram_service, texts
-    from helpline import assembly, dbadmin
-    from helpline.app import create_app
     from helpline.db import dispose_engine
-    from tests.bot.load import check, run_load
+    from tests.bot.load import check, run_load, running_bot, scratch_app
     from tests.telegram_standin import TelegramStandin
 
-    logging.disable(logging.WARNING)
-    await asyncio.to_thread(dbadmin.upgrade)
-    await assembly.load_demo(ROOT / "data" / "demo" / "config.yaml", "bench-pass-1")
-    # One benchmark address sends every web report: lift the per-address limits.
-    limits = dict(texts.limits())
-    limits["web_reports"] = limits["web_followups"] = {"limit": 10**9, "window_seconds": 60}
-    texts.limits = lambda: limits  # type: ignore[assignment]
-
-    assembly.wire_hooks()
-    app = create_app()
+    app = await scratch_app(url)
     with TelegramStandin() as api:
-        os.environ["HELPLINE_TELEGRAM_TOKEN"] = api.token
-        os.environ["HELPLINE_TELEGRAM_BASE_URL"] = api.base_url
-        from helpline.settings import reset_settings
-
-        reset_settings()
-        stop = asyncio.Event()
-        bot = asyncio.create_task(telegram_service.run_telegram(stop=stop))
-        for _ in range(1500):  # the model loads first: up to 30 s
-            if telegram_service.current_application() is not None:
-                break
-            await asyncio.sleep(0.02)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            result = await run_load(api, client, n_telegram, n_web)
-            await check(n_telegram, n_web)
-            started = time.monotonic()
-            api.push_update(api.text_update(4242, EMERGENCY))
-            (reply,) = await asyncio.to_thread(api.wait_for, "sendMessage", 4242)
-            emergency_ms = (reply.at - started) * 1000
-            web_emergency_ms = await _web_emergency_ms(client)
-        stop.set()
-        await bot
+        async with running_bot(api):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+                result = await run_load(api, client, n_telegram, n_web)
+                await check(n_telegram, n_web)
+                started = time.monotonic()
+                api.push_update(api.text_update(4242, EMERGENCY))
+                (reply,) = await asyncio.to_thread(api.wait_for, "sendMessage", 4242)
+                emergency_ms = (reply.at - started) * 1000
+                web_emergency_ms = await _web_emergency_ms(client)
     await dispose_engine()
     return {
         "database": "postgresql" if url else "sqlite",

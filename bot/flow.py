@@ -23,7 +23,8 @@ from helpline.vocabulary import CHILD_HARM
 from nlu.normalize import normalize
 from triage import followup
 from triage.intake import MAX_TEXT_CHARS, Intake, IntakeError, Received, receive
-from triage.models import Case, Organisation, Reporter
+from triage.models import Case, Reporter
+from triage.orgs import org_info
 
 # Channels where the reporter answers by writing back (the call-back offer is a sentence).
 CHAT_CHANNELS = frozenset({"telegram", "wechat", "wecom"})
@@ -112,7 +113,7 @@ def refusal(exc: IntakeError) -> str:
 
 
 async def region_of(session: AsyncSession, case: Case) -> str:
-    org = await session.get(Organisation, case.org_id)
+    org = await org_info(session, case.org_id)
     return org.region if org is not None else "default"
 
 
@@ -128,7 +129,7 @@ async def take(
     analysis, case = received.analysis, received.case
     follow_up = not received.new_case
     region = await region_of(session, case)
-    reporter = await session.get(Reporter, case.reporter_id)
+    reporter = received.reporter or await session.get(Reporter, case.reporter_id)
     audience = texts.audience_of(reporter.kind if reporter is not None else None)
     # The word on mandatory reports is said once: when the case first becomes one.
     newly_mandatory = analysis.mandatory_report and (received.new_case or received.raised)

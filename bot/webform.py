@@ -15,7 +15,6 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import flow, limits, texts
@@ -26,7 +25,8 @@ from helpline.db import session_scope
 from helpline.web import client_address, csrf_ok, csrf_token, templates_for
 from triage import followup
 from triage.intake import MAX_TEXT_CHARS, Intake, IntakeError
-from triage.models import Case, CaseStatus, Organisation, OrgKind
+from triage.models import Case, CaseStatus
+from triage.orgs import OrgInfo, org_table
 
 router = APIRouter()
 templates = templates_for(Path(__file__).parent / "templates")
@@ -49,11 +49,9 @@ async def _form(request: Request) -> dict[str, str]:
     return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
-async def _schools(session: AsyncSession) -> list[Organisation]:
-    rows = await session.execute(
-        select(Organisation).where(Organisation.kind == OrgKind.school).order_by(Organisation.name)
-    )
-    return list(rows.scalars())
+async def _schools(session: AsyncSession) -> list[OrgInfo]:
+    """The schools, by name (cached per process until an administrator changes one)."""
+    return list((await org_table(session)).schools)
 
 
 # -- pages ------------------------------------------------------------------------------------
@@ -197,6 +195,7 @@ def _intake(report: Report) -> Intake:
         org_code=report.school or None,
         new_case=True,
         with_receipt=True,
+        new_reporter=True,
     )
 
 

@@ -23,9 +23,10 @@ from escalation.models import (
     Timer,
 )
 from escalation.timers import TimerKind
-from helpline import audit
+from helpline import audit, configcache
 from helpline.settings import get_settings
 from triage.models import Case, Organisation, OrgKind, StaffUser
+from triage.orgs import org_info
 
 
 def should_start(case: Case) -> bool:
@@ -43,20 +44,43 @@ async def _orgs(session: AsyncSession, case: Case) -> dict[str, Organisation | N
     return {"school": None, "district": org}
 
 
-async def choose_policy(session: AsyncSession, case: Case) -> EscalationPolicy | None:
+@dataclass(frozen=True)
+class PolicyInfo:
+    """An active policy as the choice reads it (cached per process, helpline.configcache)."""
+
+    id: int
+    org_id: int
+    name: str
+    urgencies: tuple[str, ...]
+
+
+async def _load_policies(session: AsyncSession) -> dict[int, tuple[PolicyInfo, ...]]:
+    rows = (
+        await session.execute(
+            select(EscalationPolicy)
+            .where(EscalationPolicy.active.is_(True))
+            .order_by(EscalationPolicy.id)
+        )
+    ).scalars()
+    by_org: dict[int, list[PolicyInfo]] = {}
+    for p in rows:
+        by_org.setdefault(p.org_id, []).append(
+            PolicyInfo(p.id, p.org_id, p.name, tuple(p.urgencies))
+        )
+    return {org_id: tuple(policies) for org_id, policies in by_org.items()}
+
+
+async def choose_policy(session: AsyncSession, case: Case) -> PolicyInfo | None:
     """The school's own policy for the case's urgency, else its district's."""
-    orgs = await _orgs(session, case)
-    for org in (orgs["school"], orgs["district"]):
-        if org is None:
-            continue
-        policies = (
-            await session.execute(
-                select(EscalationPolicy)
-                .where(EscalationPolicy.org_id == org.id, EscalationPolicy.active.is_(True))
-                .order_by(EscalationPolicy.id)
-            )
-        ).scalars()
-        for policy in policies:
+    org = await org_info(session, case.org_id)
+    assert org is not None
+    chain_of = [org]
+    if org.kind == OrgKind.school and org.parent_id:
+        district = await org_info(session, org.parent_id)
+        chain_of += [district] if district is not None else []
+    policies = await configcache.cached(session, "escalation.policies", _load_policies)
+    for each in chain_of:
+        for policy in policies.get(each.id, ()):
             if case.urgency in policy.urgencies:
                 return policy
     return None
@@ -74,7 +98,8 @@ async def start_chain(
     if policy is None:
         await audit.record(session, "system", "escalation.no_policy", "case", case.id)
         return None
-    await _supersede(session, case.id, now)
+    if reason != "opened":  # a case opened in this transaction has no chain yet
+        await _supersede(session, case.id, now)
     escalation = Escalation(
         case_id=case.id, policy_id=policy.id, reason=reason, state="active", started_at=now
     )

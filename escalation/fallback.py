@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from escalation import chain, timers
 from escalation.coverage import words
 from escalation.models import Escalation
-from helpline import audit
+from helpline import audit, configcache
 from triage import permissions as perm
 from triage.models import Case, CaseStatus, Organisation, StaffUser
 
@@ -80,9 +80,27 @@ async def alert_people(
     return sent
 
 
+async def _has_local_taker(session: AsyncSession, case: Case) -> bool:
+    """Whether someone at the case's own organisation may take it, for a case nobody has.
+
+    For an unassigned open case that depends only on its organisation and on whether it is
+    restricted (triage.permissions.can_claim), so the answer is cached per process until an
+    administrator changes a staff member's role, organisation or active flag, or an
+    organisation (helpline.configcache)."""
+
+    async def load(s: AsyncSession) -> bool:
+        local, _upper = await takers_of(s, case)
+        return bool(local)
+
+    key = f"escalation.local_taker:{case.org_id}:{bool(case.restricted)}"
+    return await configcache.cached(session, key, load)
+
+
 async def route_up(session: AsyncSession, case: Case, now: datetime) -> bool:
     """Route a case nobody at its organisation may take to the district; True if routed."""
     if case.assignee_id is not None or case.status == CaseStatus.closed:
+        return False
+    if await _has_local_taker(session, case):
         return False
     local, upper = await takers_of(session, case)
     if local:

@@ -13,7 +13,7 @@ from triage.intake import revealed_at
 
 async def on_case_opened(session: AsyncSession, case: Any, analysis: Any) -> None:
     """Statutory reports due from receipt, and the first escalation step due at once."""
-    await reports.open_reports(session, case, case.received_at)
+    await reports.open_reports(session, case, case.received_at, new_case=True)
     await chain.start_chain(session, case, "opened", case.received_at)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from helpline import configcache
 from helpline.crypto import EncryptedText
 from helpline.db import Base, UTCDateTime, utcnow
 
@@ -204,3 +205,7 @@ class Timer(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     runs: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# Every report reads these; an administrator changes them (helpline.configcache).
+configcache.watch(EscalationPolicy, AlertChannel, AlertProfile, DutyShift, DutyOverride)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation import timers
@@ -49,39 +49,44 @@ def withheld_kinds(labels: list[str]) -> set[str]:
     }
 
 
-async def open_reports(session: AsyncSession, case: Any, since: datetime) -> list[StatutoryReport]:
+async def open_reports(
+    session: AsyncSession, case: Any, since: datetime, new_case: bool = False
+) -> list[str]:
     """Open the reports the case now needs and does not have; each due `since` + deadline.
 
     A report opened earlier that the case's labels now forbid (a guardian notice, once abuse
-    at home is known) is waived, so that nobody is pushed to make it.
+    at home is known) is waived, so that nobody is pushed to make it. `new_case`: the case was
+    opened in this transaction, so it has no reports yet (nothing to read). Returns the kinds
+    opened.
     """
-    known = await case_reports(session, case.id)
+    known = [] if new_case else await case_reports(session, case.id)
     existing = {report.kind for report in known}
     await _waive(session, case.id, known, withheld_kinds(list(case.labels)))
     specs = rules().raw["reports"]
-    opened = []
-    for kind in required_kinds(list(case.labels), case.urgency):
-        if kind in existing:
-            continue
-        spec = specs[kind]
-        report = StatutoryReport(
-            case_id=case.id,
-            kind=kind,
-            authority=spec["authority"],
-            form=spec.get("form"),
-            opened_at=since,
-            due_at=since + timedelta(minutes=int(spec["deadline_minutes"])),
-            state="due",
-        )
-        session.add(report)
-        await session.flush()
-        await timers.schedule(session, TimerKind.deadline, report.due_at, report_id=report.id)
-        opened.append(report)
-    if opened:
-        await audit.record(
-            session, "system", "reports.opened", "case", case.id, kinds=[r.kind for r in opened]
-        )
-    return opened
+    opened = [
+        {
+            "case_id": case.id,
+            "kind": kind,
+            "authority": specs[kind]["authority"],
+            "form": specs[kind].get("form"),
+            "opened_at": since,
+            "due_at": since + timedelta(minutes=int(specs[kind]["deadline_minutes"])),
+            "state": "due",
+        }
+        for kind in required_kinds(list(case.labels), case.urgency)
+        if kind not in existing
+    ]
+    if not opened:
+        return []
+    # One INSERT for the reports and one for their deadline timers, however many there are
+    # (each returned row names its own deadline, so the order of RETURNING does not matter).
+    add = insert(StatutoryReport).returning(StatutoryReport.id, StatutoryReport.due_at)
+    written = (await session.execute(add, opened)).all()
+    due = [(due_at, {"report_id": report_id}) for report_id, due_at in written]
+    await timers.schedule_many(session, TimerKind.deadline, due)
+    kinds = [row["kind"] for row in opened]
+    await audit.record(session, "system", "reports.opened", "case", case.id, kinds=kinds)
+    return kinds
 
 
 async def _waive(

@@ -13,7 +13,7 @@ import importlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation.models import Timer
@@ -69,6 +69,16 @@ async def schedule(session: AsyncSession, kind: TimerKind, due_at: datetime, **i
     session.add(timer)
     await session.flush()
     return timer
+
+
+async def schedule_many(
+    session: AsyncSession, kind: TimerKind, due: list[tuple[datetime, dict]]
+) -> None:
+    """Add several pending timers (each a due time and its ids) in one INSERT."""
+    if due:
+        state = TimerState.pending
+        rows = [{"kind": kind, "due_at": at, "state": state, **ids} for at, ids in due]
+        await session.execute(insert(Timer), rows)
 
 
 async def cancel_chain_timers(session: AsyncSession, escalation_id: int, at: datetime) -> int:

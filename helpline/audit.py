@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, String, event, select, update
+from sqlalchemy import JSON, BigInteger, Integer, String, event, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
@@ -134,26 +134,42 @@ def _chain_pending(session: Session) -> None:
     pending: list[_Pending] = session.info.pop(_PENDING_KEY, [])
     if not pending:
         return
-    # Write to the head row before reading it: on PostgreSQL that is the row lock, on SQLite it
-    # takes the database's write lock, so no other writer can read the same head meanwhile.
-    session.execute(
-        insert_ignore(session.get_bind().dialect.name, AuditHead).values(id=1, last_hash=GENESIS)
+    # Write to the head row while reading it (UPDATE ... RETURNING): on PostgreSQL that is the
+    # row lock, on SQLite it takes the database's write lock, so no other writer can read the
+    # same head meanwhile. Three statements whatever the number of events (issue 18).
+    lock = (
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(id=AuditHead.id)
+        .returning(AuditHead.last_hash, AuditHead.keyed_from_id)
+        .execution_options(synchronize_session=False)
     )
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(id=AuditHead.id))
-    fresh = select(AuditHead).where(AuditHead.id == 1).execution_options(populate_existing=True)
-    head = session.execute(fresh).scalar_one()
+    head = session.execute(lock).one_or_none()
+    if head is None:  # a new database: the head row is made once
+        dialect = session.get_bind().dialect.name
+        session.execute(insert_ignore(dialect, AuditHead).values(id=1, last_hash=GENESIS))
+        head = session.execute(lock).one()
+    last_hash, keyed_from = head.last_hash, head.keyed_from_id
     key = chain_key()
+    rows = []
     for item in pending:
         fields = asdict(item)
-        digest = event_hash(head.last_hash, **fields, key=key)
-        row = AuditEvent(**fields, prev_hash=head.last_hash, hash=digest)
-        session.add(row)
-        session.flush()
-        if head.keyed_from_id is None:
-            head.keyed_from_id = row.id
-        head.last_event_id = row.id
-        head.last_hash = digest
-    session.flush()
+        digest = event_hash(last_hash, **fields, key=key)
+        rows.append({**fields, "prev_hash": last_hash, "hash": digest})
+        last_hash = digest
+    # One multi-row INSERT: both databases number its rows in the order of its VALUES (the
+    # chain is walked in id order), and nobody else appends while the head is held.
+    ids = session.execute(insert(AuditEvent).values(rows).returning(AuditEvent.id)).scalars().all()
+    session.execute(
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(
+            last_event_id=max(ids),
+            last_hash=last_hash,
+            keyed_from_id=keyed_from if keyed_from is not None else min(ids),
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Integer, String, delete, update
+from sqlalchemy import Integer, String, delete
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from helpline.crypto import get_keyring
-from helpline.db import Base, insert_ignore
+from helpline.db import Base
 
 
 class RateLimitHit(Base):
@@ -59,21 +61,17 @@ async def hit(
     now = now or datetime.now(UTC)
     window = int(now.timestamp()) // window_seconds
     bucket = _bucket(scope, key, window_seconds, window)
-    # Insert-if-absent then an atomic increment: two first hits at once cannot both insert.
-    dialect = session.get_bind().dialect.name
-    await session.execute(
-        insert_ignore(dialect, RateLimitHit).values(
-            bucket=bucket, window=window, count=0, expires_at=(window + 1) * window_seconds
-        )
+    # One atomic upsert (insert the first hit, else increment): two first hits at once cannot
+    # both insert, and the count comes back in the same statement.
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    upsert = insert(RateLimitHit).values(
+        bucket=bucket, window=window, count=1, expires_at=(window + 1) * window_seconds
     )
-    count = (
-        await session.execute(
-            update(RateLimitHit)
-            .where(RateLimitHit.bucket == bucket, RateLimitHit.window == window)
-            .values(count=RateLimitHit.count + 1)
-            .returning(RateLimitHit.count)
-        )
-    ).scalar_one()
+    upsert = upsert.on_conflict_do_update(
+        index_elements=[RateLimitHit.bucket, RateLimitHit.window],
+        set_={"count": RateLimitHit.count + 1},
+    ).returning(RateLimitHit.count)
+    count = (await session.execute(upsert)).scalar_one()
     if count == 1:  # a new window: every window that has ended is forgotten
         await session.execute(
             delete(RateLimitHit).where(RateLimitHit.expires_at <= int(now.timestamp()))

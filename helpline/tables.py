@@ -6,6 +6,7 @@ from escalation import models as escalation_models  # noqa: F401
 from escalation import phone_models  # noqa: F401
 from helpline import (
     audit,  # noqa: F401
+    configcache,  # noqa: F401
     ratelimit,  # noqa: F401
 )
 from helpline.db import Base

@@ -26,11 +26,13 @@ def pytest_report_header() -> str:
 
 
 def _reset_process_state() -> None:
+    from helpline import configcache
     from helpline.crypto import reset_keyring
     from helpline.settings import reset_settings
 
     reset_settings()
     reset_keyring()
+    configcache.clear()  # cached configuration belongs to the database it was read from
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -15,7 +15,8 @@ from helpline.crypto import get_keyring, new_receipt_code, receipt_hash
 from helpline.db import utcnow
 from helpline.vocabulary import MESSAGE_CHARS, urgency_rank
 from triage.hooks import run_case_hooks
-from triage.models import Case, CaseStatus, Message, Organisation, OrgKind, Reporter, StaffUser
+from triage.models import Case, CaseStatus, Message, Reporter, StaffUser
+from triage.orgs import OrgInfo, org_table
 from triage.permissions import may_be_assignee
 from triage.policy import first_response_target, higher_urgency, response_target
 
@@ -42,6 +43,9 @@ class Intake:
     with_receipt: bool = False
     case_id: int | None = None  # follow-up into a known case (receipt code already checked)
     logged_by: int | None = None  # the staff member who logged this phone call
+    # The channel made `reporter_ref` up for this message alone (a web form report): no stored
+    # reporter can have it, so none is looked up.
+    new_reporter: bool = False
 
 
 @dataclass
@@ -52,6 +56,7 @@ class Received:
     new_case: bool
     raised: bool
     receipt_code: str | None
+    reporter: Reporter | None = None  # held here so the caller reads it without SQL
 
 
 def clean_text(text: str) -> str:
@@ -109,7 +114,7 @@ async def receive(session: AsyncSession, intake: Intake) -> Received:
     elif raised:
         await run_case_hooks("case_raised", session, case, analysis)
     return Received(
-        case, message, analysis, receipt is not None, raised, receipt if receipt else None
+        case, message, analysis, receipt is not None, raised, receipt if receipt else None, reporter
     )
 
 
@@ -123,13 +128,15 @@ async def _reporter(session: AsyncSession, intake: Intake) -> Reporter:
         assert reporter is not None
         return reporter
     pseudonym = get_keyring().pseudonym(intake.channel, intake.reporter_ref)
-    reporter = (
-        await session.execute(
-            select(Reporter).where(
-                Reporter.channel == intake.channel, Reporter.pseudonym == pseudonym
+    reporter = None
+    if not intake.new_reporter:
+        reporter = (
+            await session.execute(
+                select(Reporter).where(
+                    Reporter.channel == intake.channel, Reporter.pseudonym == pseudonym
+                )
             )
-        )
-    ).scalar_one_or_none()
+        ).scalar_one_or_none()
     if reporter is None:
         reporter = Reporter(channel=intake.channel, pseudonym=pseudonym, kind=intake.reporter_kind)
         session.add(reporter)
@@ -270,24 +277,11 @@ def merge_analysis(case: Case, analysis: nlu.Analysis, at: datetime) -> bool:
     )
 
 
-async def _org_for(session: AsyncSession, code: str | None) -> Organisation:
-    if code:
-        org = (
-            await session.execute(select(Organisation).where(Organisation.code == code))
-        ).scalar_one_or_none()
-        if org is not None:
-            return org
-    org = (
-        (
-            await session.execute(
-                select(Organisation)
-                .where(Organisation.kind == OrgKind.district)
-                .order_by(Organisation.id)
-            )
-        )
-        .scalars()
-        .first()
-    )
+async def _org_for(session: AsyncSession, code: str | None) -> OrgInfo:
+    """The named organisation, else the first district (from the per-process table)."""
+    table = await org_table(session)
+    org = table.by_code.get(code) if code else None
+    org = org or table.first_district
     if org is None:
         raise IntakeError("no_organisation")
     return org

@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from helpline import configcache
 from helpline.crypto import EncryptedText
 from helpline.db import Base, UTCDateTime, utcnow
 
@@ -272,3 +273,9 @@ class RoleGrant(Base):
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# Every report reads these; an administrator changes them (helpline.configcache).
+configcache.watch(Organisation, ResponseTarget)
+# Who may take a case (escalation/fallback.py): not the sign-in bookkeeping.
+configcache.watch(StaffUser, columns=("role", "active", "org_id"))

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpline import configcache
 from helpline.datafiles import data_yaml
 from helpline.vocabulary import URGENCIES, most_urgent
 
@@ -34,7 +35,12 @@ def default_minutes() -> dict[str, int]:
 
 
 async def effective_minutes(session: AsyncSession) -> dict[str, int]:
-    """data/ defaults overridden by what an administrator saved (response_targets table)."""
+    """data/ defaults overridden by what an administrator saved (response_targets table);
+    cached per process until an administrator saves new ones (helpline.configcache)."""
+    return dict(await configcache.cached(session, "triage.targets", _load_minutes))
+
+
+async def _load_minutes(session: AsyncSession) -> dict[str, int]:
     from triage.models import ResponseTarget
 
     minutes = default_minutes()

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -24,6 +26,58 @@ FIRST = "编号{marker}：班上同学经常欺负我，今天又把我的书包
 SECOND = "编号{marker}：我不敢告诉爸妈，怕他们担心"
 MARKER = re.compile(r"编号([TW]\d+)：")
 CHAT_BASE = 900_000
+
+
+async def scratch_app(url: str | None) -> object:
+    """For the benchmarks: a scratch database (a SQLite file in a temp dir, or the EMPTY
+    PostgreSQL database `url`) with the demo configuration, the web limits per address lifted
+    (one benchmark address sends every report), and the assembled app (hooks wired)."""
+    import logging
+    import os
+    import tempfile
+
+    from bot import texts
+    from helpline import assembly, dbadmin
+    from helpline.app import create_app
+    from helpline.settings import PROJECT_ROOT
+
+    tmp = tempfile.mkdtemp()
+    os.environ["HELPLINE_VAR_DIR"] = tmp
+    os.environ["HELPLINE_CONFIG_FILE"] = ""
+    os.environ["HELPLINE_DATABASE_URL"] = url or f"sqlite+aiosqlite:///{tmp}/bench.db"
+    os.environ.setdefault("HELPLINE_MODEL_DIR", str(PROJECT_ROOT / "var" / "models"))
+    logging.disable(logging.WARNING)
+    await asyncio.to_thread(dbadmin.upgrade)
+    await assembly.load_demo(PROJECT_ROOT / "data" / "demo" / "config.yaml", "bench-pass-1")
+    limits = dict(texts.limits())
+    limits["web_reports"] = limits["web_followups"] = {"limit": 10**9, "window_seconds": 60}
+    texts.limits = lambda: limits  # type: ignore[assignment]
+    assembly.wire_hooks()
+    return create_app()
+
+
+@asynccontextmanager
+async def running_bot(api: TelegramStandin) -> AsyncIterator[None]:
+    """The real Telegram bot polling the stand-in, for the benchmarks; stopped on the way out."""
+    import os
+
+    from bot import telegram_service
+    from helpline.settings import reset_settings
+
+    os.environ["HELPLINE_TELEGRAM_TOKEN"] = api.token
+    os.environ["HELPLINE_TELEGRAM_BASE_URL"] = api.base_url
+    reset_settings()
+    stop = asyncio.Event()
+    bot = asyncio.create_task(telegram_service.run_telegram(stop=stop))
+    for _ in range(1500):  # the model loads first: up to 30 s
+        if telegram_service.current_application() is not None:
+            break
+        await asyncio.sleep(0.02)
+    try:
+        yield
+    finally:
+        stop.set()
+        await bot
 
 
 @dataclass
