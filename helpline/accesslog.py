@@ -58,6 +58,9 @@ def server_config(app: Any, host: str, port: int) -> Any:
     through ours, and client addresses as the socket gives them (no proxy headers)."""
     import uvicorn
 
-    return uvicorn.Config(
-        app, host=host, port=port, log_config=None, access_log=False, proxy_headers=False
-    )
+    return uvicorn.Config(app, host=host, port=port, **server_options())
+
+
+def server_options() -> dict[str, Any]:
+    """What `server_config` sets besides the app and the address (also for several workers)."""
+    return {"log_config": None, "access_log": False, "proxy_headers": False}

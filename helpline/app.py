@@ -21,6 +21,7 @@ from helpline.accesslog import AccessLog, route_pattern
 from helpline.boundary import Boundary, form_limits, limits
 from helpline.datafiles import data_yaml
 from helpline.db import dispose_engine
+from helpline.settings import get_settings
 from helpline.web import SecurityHeaders, is_staff_path, templates_for
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,8 @@ _templates = templates_for()
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     assembly.wire_hooks()
-    tasks = [asyncio.create_task(start()) for start in assembly.background_services()]
+    services = assembly.background_services() if get_settings().background_services else []
+    tasks = [asyncio.create_task(start()) for start in services]
     log.info("service started", extra={"background_services": len(tasks)})
     try:
         yield

@@ -203,6 +203,12 @@ def serve(
     allow_gaps: bool = typer.Option(
         False, "--allow-gaps", help="start even if the configuration has coverage gaps"
     ),
+    workers: int = typer.Option(
+        1,
+        min=1,
+        help="web processes on the one port; with more than one, the escalation worker, the "
+        "Telegram poller and the audit checkpoints run once, in a process of their own",
+    ),
 ) -> None:
     """Run the web app, the Telegram bot (when a token is set) and the escalation worker."""
     import uvicorn
@@ -225,8 +231,40 @@ def serve(
 
     _refuse_gaps(*asyncio.run(check()), allow_gaps)
     _warn_at_start()
-    config = server_config(create_app(), host or settings.host, port or settings.port)
-    uvicorn.Server(config).run()
+    host, port = host or settings.host, port or settings.port
+    if workers == 1:
+        uvicorn.Server(server_config(create_app(), host, port)).run()
+        return
+    _serve_processes(host, port, workers)
+
+
+def _serve_processes(host: str, port: int, workers: int) -> None:
+    """N web processes sharing one socket (uvicorn's supervisor), and one process running the
+    background services; everything they share is in the database (rate limits, the audit
+    chain, timers with SKIP LOCKED, the configuration stamp)."""
+    import os
+    import subprocess
+
+    import uvicorn
+
+    from helpline.accesslog import server_options
+
+    background = subprocess.Popen(  # noqa: S603 - this interpreter, a fixed module
+        [sys.executable, "-m", "helpline.background"], env=dict(os.environ)
+    )
+    os.environ["HELPLINE_BACKGROUND_SERVICES"] = "false"
+    try:
+        uvicorn.run(
+            "helpline.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            **server_options(),
+        )
+    finally:
+        background.terminate()
+        background.wait(timeout=30)
 
 
 def _warn_at_start() -> None:

@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
     port: int = 8000
+    # The escalation worker, the Telegram poller and the audit checkpoints run inside the web
+    # process; off in the web processes of `helpline serve --workers N` (one process of their
+    # own runs them) and on app nodes whose escalation workers run apart (docs/deployment.md).
+    background_services: bool = True
 
     telegram_token: SecretStr | None = None
     telegram_base_url: str = "https://api.telegram.org/bot"
