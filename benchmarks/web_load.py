@@ -85,15 +85,14 @@ def prepare(env: dict[str, str]) -> None:
     )
 
 
-def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_server(
+    env: dict[str, str], port: int, workers: int, log: Path
+) -> subprocess.Popen[bytes]:
     command = [HELPLINE, "serve", "--port", str(port), "--workers", str(workers)]
-    return subprocess.Popen(  # noqa: S603
-        command,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    with log.open("wb") as out:
+        return subprocess.Popen(  # noqa: S603
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
 async def wait_healthy(base: str, seconds: float = 180) -> None:
@@ -219,6 +218,19 @@ async def admin_sql(pg: str, sql: str) -> None:
         await conn.close()
 
 
+async def database_bytes(pg: str, name: str | None) -> int | None:
+    """The PostgreSQL database's size on disk (tables, indexes, TOAST)."""
+    if name is None:
+        return None
+    import asyncpg
+
+    conn = await asyncpg.connect(pg.replace("+asyncpg", "") + f"/{name}")
+    try:
+        return int(await conn.fetchval("SELECT pg_database_size(current_database())"))
+    finally:
+        await conn.close()
+
+
 async def main(args: argparse.Namespace) -> dict[str, object]:
     tmp = Path(tempfile.mkdtemp(prefix="hl-load-"))
     name = None
@@ -232,10 +244,15 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
     server = None
     try:
         await asyncio.to_thread(prepare, env)
+        size_before = await database_bytes(args.pg, name)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        server = start_server(env, port, args.workers)
-        await wait_healthy(base)
+        server = start_server(env, port, args.workers, tmp / "server.log")
+        try:
+            await wait_healthy(base)
+        except RuntimeError:
+            print((tmp / "server.log").read_text(errors="replace")[-3000:], file=sys.stderr)
+            raise
         await load(base, min(args.clients, 10), 20, "W")  # warm-up (models, caches), not counted
         load_before = os.getloadavg()
         processes = tree(server.pid)
@@ -251,6 +268,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
                 server.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, signal.SIGKILL)
+    size_after = await database_bytes(args.pg, name)
     markers = {m: c for m, c in (await stored_markers(env)).items() if m.startswith("L")}
     expected = {f"L{n}" for n in range(args.reports)}
     lat = sorted(latencies)
@@ -276,6 +294,13 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
         "load_average_after": [round(x, 2) for x in load_after],
         "rss_mib": memory,
     }
+    if size_before is not None and size_after is not None:
+        # Each report is a case with its message, reports, timers, escalation, audit events
+        # and (the worker running) its alerts; the warm-up's 20 are counted too.
+        cases = len(latencies) + 20
+        result["database_mib_per_100000_cases"] = round(
+            (size_after - size_before) / cases * 100_000 / 2**20
+        )
     if name is not None:
         await admin_sql(args.pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     shutil.rmtree(tmp, ignore_errors=True)
