@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from helpline.settings import PROJECT_ROOT
-from tests.conftest import BACKEND, PG_HOST, _pg_admin, csrf_from
+from tests.support.web import BACKEND, PG_HOST, csrf_from
 
 HELPLINE = str(Path(sys.executable).parent / "helpline")
 TEXT = "编号B1：班上同学经常欺负我，今天又把我的书包扔进了垃圾桶"
@@ -35,6 +35,16 @@ pytestmark = [
         reason="pg_dump/pg_restore not found in /usr/lib/postgresql/*/bin or on PATH",
     ),
 ]
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_HOST.replace("+asyncpg", "") + "/postgres")
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
 
 
 def _helpline(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -16,7 +16,7 @@ from sqlalchemy.pool import NullPool
 from helpline import configcache
 from helpline.db import get_engine, session_scope
 from helpline.sqlcount import StatementCounter
-from tests.conftest import csrf_from, login
+from tests.support.web import csrf_from, login
 from triage.models import Case
 
 ORDINARY = "班上同学经常欺负我，今天又把我的书包扔进了垃圾桶"

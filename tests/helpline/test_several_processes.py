@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from helpline.db import session_scope
 from helpline.settings import PROJECT_ROOT
-from tests.conftest import BACKEND, csrf_from, login
+from tests.support.web import BACKEND, csrf_from, login
 from triage.models import Case, Message, StaffUser
 
 pytestmark = pytest.mark.skipif(
