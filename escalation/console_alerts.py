@@ -3,6 +3,11 @@
 polls `/console/alerts/live`) or on `/console/alerts` without JavaScript, and acknowledge it
 there. The notifier (escalation/console_notifier.py) counts an alert as delivered once it is
 stored for an active person who can sign in and see it.
+
+The same poll also carries the new emergencies waiting in the person's queue (issue 17), for
+counsellors, safeguarding leads and duty officers on shift (escalation.roster.on_shift): the
+script sounds the same tone and raises the same notification for them as for an alert, with
+the alert's words (case number, category, deadline; never text or names).
 """
 
 from __future__ import annotations
@@ -13,10 +18,14 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation import ack
-from escalation.delivery import alert_info
+from escalation import ack, roster
+from escalation.config import settings
+from escalation.delivery import alert_info, case_fields
 from escalation.models import Delivery, Escalation
 from helpline.db import utcnow
+from triage import permissions as perm
+from triage import queue
+from triage.models import StaffUser
 
 CHANNEL = "console"
 # Shown in the console only while the chain can still be acknowledged.
@@ -82,6 +91,52 @@ async def open_alerts(session: AsyncSession, staff_id: int, limit: int = 50) -> 
                 deadline=info.deadline,
                 reack=info.reack,
                 at=delivery.sent_at or delivery.created_at,
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class WaitingEmergency:
+    """A new emergency in the person's queue, told as an alert tells a case (no text)."""
+
+    case_id: int
+    title: str
+    number: str
+    category: str
+    deadline: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "case_id": self.case_id,
+            "title": self.title,
+            "number": self.number,
+            "category": self.category,
+            "deadline": self.deadline,
+            "case_url": f"/console/cases/{self.case_id}",
+        }
+
+
+async def waiting_emergencies(
+    session: AsyncSession, staff: StaffUser, now: datetime | None = None
+) -> list[WaitingEmergency]:
+    """The emergencies nobody has answered yet that `staff` may open (triage's
+    queue.waiting_emergencies), if they work the queue and are on shift; else none."""
+    if not perm.can_use_queue(staff):
+        return []
+    at = now or utcnow()
+    if not await roster.on_shift(session, staff.id, at):
+        return []
+    found = []
+    for case in await queue.waiting_emergencies(session, staff, at):
+        fields = await case_fields(session, case.id)
+        found.append(
+            WaitingEmergency(
+                case_id=case.id,
+                title=settings()["alert"]["title"].format(**fields),
+                number=fields["number"],
+                category=fields["category"],
+                deadline=fields["deadline"],
             )
         )
     return found

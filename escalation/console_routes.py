@@ -43,12 +43,15 @@ async def alerts_live(
     staff: StaffUser = Depends(current_staff),
     session: AsyncSession = DbSession,
 ) -> Response:
-    """What the live script shows: the open alerts (ids and alert fields only) and the form
-    token it needs to acknowledge one."""
+    """What the live script shows: the open alerts (ids and alert fields only), the new
+    emergencies waiting for someone on shift (the same fields), and the form token it needs to
+    acknowledge an alert."""
     alerts = await console_alerts.open_alerts(session, staff.id)
+    emergencies = await console_alerts.waiting_emergencies(session, staff)
     return JSONResponse(
         {
             "alerts": [alert.to_json() for alert in alerts],
+            "emergencies": [emergency.to_json() for emergency in emergencies],
             "csrf_token": csrf_token(request),
             "poll_seconds": float(settings()["console_alerts"]["poll_seconds"]),
         }
@@ -78,9 +81,7 @@ async def _trial_page(
     from escalation import trial_alert
 
     results = await trial_alert.send_trial(session, person, f"staff:{staff.id}")
-    return render(
-        request, "escalation/trial_result.html", staff, person=person, results=results
-    )
+    return render(request, "escalation/trial_result.html", staff, person=person, results=results)
 
 
 @router.post("/console/alerts/test")

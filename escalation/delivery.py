@@ -52,7 +52,7 @@ class _Batch:
     addresses: dict[tuple[str, int], Address | None] = field(default_factory=dict)
 
 
-async def _case_fields(session: AsyncSession, case_id: int) -> dict[str, str]:
+async def case_fields(session: AsyncSession, case_id: int) -> dict[str, str]:
     """Case number, category, urgency, nearest deadline, link. No text, no names."""
     case = await session.get(Case, case_id)
     assert case is not None
@@ -85,7 +85,7 @@ async def alert_info(
 ) -> notifiers.AlertInfo:
     batch = batch or _Batch()
     if delivery.case_id not in batch.cases:
-        batch.cases[delivery.case_id] = await _case_fields(session, delivery.case_id)
+        batch.cases[delivery.case_id] = await case_fields(session, delivery.case_id)
     base = get_settings().public_url.rstrip("/")
     return notifiers.AlertInfo(
         alert_id=delivery.id,

@@ -87,3 +87,31 @@ async def on_duty(session: AsyncSession, org_id: int, at: datetime) -> list[int]
     has_holiday = any("holiday" in shift.days for shift in shifts)
     local = at.astimezone(local_zone())
     return list(dict.fromkeys(s.staff_id for s in shifts if covers(s, local, has_holiday)))
+
+
+async def on_shift(session: AsyncSession, staff_id: int, at: datetime) -> bool:
+    """Whether this person is on shift at `at`, for the console's emergency announcements.
+
+    A person some roster names (a weekly shift, or an override not yet over) is on shift
+    while one of those rosters has them on duty (`on_duty`, overrides and holidays included).
+    A person no roster names (counsellors usually: the queue is their work) is on shift
+    whenever they are signed in."""
+    orgs = set(
+        (
+            await session.execute(
+                select(DutyShift.org_id)
+                .where(DutyShift.staff_id == staff_id)
+                .union(
+                    select(DutyOverride.org_id).where(
+                        DutyOverride.staff_id == staff_id, DutyOverride.ends_at > at
+                    )
+                )
+            )
+        ).scalars()
+    )
+    if not orgs:
+        return True
+    for org_id in sorted(orgs):
+        if staff_id in await on_duty(session, org_id, at):
+            return True
+    return False

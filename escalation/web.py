@@ -13,12 +13,13 @@ from helpline.db import utcnow
 from helpline.web import csrf_token, templates_for
 from triage.caseview import words
 from triage.models import StaffUser
-from triage.pages import countdown, nav_for
+from triage.pages import countdown, live_words, nav_for
 
 templates = templates_for(
     Path(__file__).parent / "templates", Path(__file__).parent.parent / "triage" / "templates"
 )
 templates.env.globals["countdown"] = countdown
+templates.env.globals["live_words"] = live_words
 templates.env.globals["words"] = words
 templates.env.globals["esc_words"] = settings
 

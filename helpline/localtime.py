@@ -7,7 +7,7 @@ without its day.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from helpline.settings import get_settings
@@ -31,3 +31,9 @@ def local_time(value: datetime | None, fmt: str = FORMAT) -> str:
 def zone_name() -> str:
     zone = get_settings().timezone
     return ZONE_NAMES.get(zone, zone)
+
+
+def iso_utc(value: datetime) -> str:
+    """A time for a page's script (data-due, data-now): ISO 8601 in UTC, to the second. Never
+    shown: the script writes what it computes from it in words (a countdown)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

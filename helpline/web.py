@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from helpline.crypto import get_keyring, same
 from helpline.db import get_session
-from helpline.localtime import local_time, zone_name
+from helpline.localtime import iso_utc, local_time, zone_name
 from helpline.settings import get_settings
 from helpline.vocabulary import MESSAGE_CHARS
 
@@ -26,18 +26,22 @@ TEMPLATE_DIRS = [Path(__file__).parent / "templates"]
 # page before the change was committed, and a failed commit would go unnoticed).
 DbSession = Depends(get_session, scope="function")
 # Scripts that every signed-in console page loads; a higher layer adds its own through its
-# plugin (escalation's live alerts), so the layout names no package above the kernel.
-CONSOLE_SCRIPTS: list[str] = []
+# plugin (escalation's live alerts, triage's live queue), so the layout names no package above
+# the kernel. The kernel's own comes first: the others use it (polling, tone, notification).
+LIVE_SCRIPT = "/static/live.js"
+CONSOLE_SCRIPTS: list[str] = [LIVE_SCRIPT]
 
 
 def templates_for(*extra_dirs: Path) -> Jinja2Templates:
     """Jinja2 with autoescaping on, searching the package's own folder first, then shared.
 
     Every environment gets the one date filter (`local`: service zone, with the date) and the
-    zone's name (`zone_name()`), so all pages show time alike.
+    zone's name (`zone_name()`), so all pages show time alike, and `iso_utc` for the times a
+    page's script reads (the ticking countdowns).
     """
     templates = Jinja2Templates(directory=[*map(str, extra_dirs), *map(str, TEMPLATE_DIRS)])
     templates.env.filters["local"] = local_time
+    templates.env.filters["iso_utc"] = iso_utc
     templates.env.globals["zone_name"] = zone_name
     templates.env.globals["console_scripts"] = CONSOLE_SCRIPTS
     templates.env.globals["message_chars"] = MESSAGE_CHARS  # maxlength of message boxes

@@ -9,6 +9,9 @@ on 127.0.0.1 at a free port in a background thread, on the test's own database (
 event loop, so the database engine is disposed before it starts and after it stops: the test
 must not use the database while the server runs (set up before, check after).
 `chromium` is a Playwright async Browser on Debian's /usr/bin/chromium.
+`sign_in(page, url, username)` signs a demo account in through the real login form.
+`SOUND_AND_NOTIFICATION_STUBS` (an init script) counts the console's tones (`window.__tones`)
+and records its desktop notifications (`window.__notes`) instead of making them.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest_asyncio
 
@@ -103,3 +107,36 @@ async def chromium() -> AsyncIterator[object]:
             yield browser
         finally:
             await browser.close()
+
+
+async def sign_in(page: Any, url: str, username: str) -> None:
+    """Sign a demo account in on `page` through the real login form (password and an unused
+    TOTP code), ending on the console's home page."""
+    from tests.support.web import DEMO_PASSWORD, totp_now
+
+    await page.goto(f"{url}/console/login")
+    await page.get_by_label("用户名").fill(username)
+    await page.get_by_label("密码").fill(DEMO_PASSWORD)
+    await page.get_by_label("动态验证码（6位）").fill(await totp_now(username))
+    await page.get_by_role("button", name="登录").click()
+    await page.wait_for_url(f"{url}/console")
+
+
+SOUND_AND_NOTIFICATION_STUBS = """
+window.__notes = [];
+window.__tones = 0;
+class FakeNotification {
+  constructor(title, options) { window.__notes.push({title: title, body: options.body}); }
+}
+FakeNotification.permission = "granted";
+FakeNotification.requestPermission = () => Promise.resolve("granted");
+window.Notification = FakeNotification;
+class FakeAudio {
+  constructor() { this.currentTime = 0; this.destination = {}; }
+  createGain() { return {gain: {value: 0}, connect() {}}; }
+  createOscillator() {
+    return {frequency: {value: 0}, connect() {}, start() { window.__tones += 1; }, stop() {}};
+  }
+}
+window.AudioContext = FakeAudio;
+"""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.audit import AuditEvent
@@ -122,3 +123,47 @@ def analysis(case: Case) -> dict[str, Any]:
         "mandatory": raw.get("mandatory_report", False),
         "risk_level": raw.get("risk_level", 0),
     }
+
+
+async def fingerprint(session: AsyncSession, case: Case, content: bool) -> str:
+    """A short hash of what the case page shows: the case's row, and for those who may open
+    its content (`content`) its messages (new, delivered, edited) and what happened to it
+    (audit events other than views, escalation's included). The page's live script polls it
+    and fetches the page again only when it changed. Without content access only the row
+    counts: a restricted case's hash does not tell others that its child wrote again."""
+    row = [
+        case.status,
+        case.assignee_id,
+        case.first_response_due,
+        case.first_response_at,
+        case.closed_at,
+        case.merged_into_id,
+    ]
+    if not content:
+        return digest(row)
+    messages_state = (
+        await session.execute(
+            select(
+                func.count(Message.id),
+                func.max(Message.id),
+                func.max(Message.delivered_at),
+                func.max(Message.edited_at),
+            ).where(Message.case_id == case.id)
+        )
+    ).one()
+    last_event = (
+        await session.execute(
+            select(func.max(AuditEvent.id)).where(
+                AuditEvent.object_type == "case",
+                AuditEvent.object_id == str(case.id),
+                AuditEvent.action.not_in(words()["timeline_views"]),
+            )
+        )
+    ).scalar_one()
+    extra = [case.urgency, case.labels, case.mandatory, case.restricted, case.last_activity_at]
+    return digest([*row, *extra, list(messages_state), last_event])
+
+
+def digest(state: list[object]) -> str:
+    """The short hash the live pages poll (caseview.fingerprint, queue.fingerprint)."""
+    return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()[:24]

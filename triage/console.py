@@ -27,12 +27,20 @@ LOGIN_MESSAGES = {
 
 
 _CSS = Path(__file__).parent / "static" / "console.css"
+_LIVE = Path(__file__).parent / "static" / "live.js"
+LIVE_SCRIPT = "/console/assets/live.js"
 
 
 @router.get("/assets/console.css", include_in_schema=False)
 async def console_css() -> Response:
     # The shared /static mount is the kernel's; the console's own stylesheet is served here.
     return FileResponse(_CSS, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
+
+
+@router.get("/assets/live.js", include_in_schema=False)
+async def live_script() -> Response:
+    """The live queue and case pages and the ticking countdowns (progressive enhancement)."""
+    return FileResponse(_LIVE, media_type="text/javascript")
 
 
 @router.get("/login")

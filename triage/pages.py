@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,15 +22,29 @@ templates = templates_for(Path(__file__).parent / "templates")
 
 
 def countdown(due: datetime, now: datetime | None = None) -> tuple[str, bool]:
-    """('剩余 12 分钟' | '已超时 3 小时 5 分钟', overdue)."""
+    """('剩余 12 分钟' | '已超时 3 小时 5 分钟', overdue), in the words of data/triage/console.yaml
+    (`countdown`); triage/static/live.js ticks the same words in the page, by the same rule."""
+    said = words()["countdown"]
     seconds = int((due - (now or utcnow())).total_seconds())
     minutes = abs(seconds) // 60
     hours, rest = divmod(minutes, 60)
-    span = f"{hours} 小时 {rest} 分钟" if hours else f"{rest} 分钟"
-    return (f"剩余 {span}", False) if seconds >= 0 else (f"已超时 {span}", True)
+    span = (
+        said["hours"].format(hours=hours, minutes=rest)
+        if hours
+        else said["minutes"].format(minutes=rest)
+    )
+    late = seconds < 0
+    return said["late" if late else "left"].format(span=span), late
+
+
+def live_words() -> str:
+    """What the console's script says (countdowns, 'updated'), as JSON for a data attribute."""
+    said = words()
+    return json.dumps({"countdown": said["countdown"], **said["live"]["words"]}, ensure_ascii=False)
 
 
 templates.env.globals["countdown"] = countdown
+templates.env.globals["live_words"] = live_words
 templates.env.globals["words"] = words
 templates.env.globals["staff_actions"] = extra_staff_actions
 templates.env.globals["staff_links"] = extra_staff_links

@@ -143,6 +143,13 @@ def can_take_next(staff: StaffUser) -> bool:
     return staff.role in WORK_ROLES
 
 
+def can_search_text(staff: StaffUser) -> bool:
+    """Searching the queue by words reads every message of many cases at once: those who
+    work cases (read, reply) may, and only among the cases whose content they may open
+    (triage.queue.content_hidden). Everyone else in the queue finds cases by number."""
+    return staff.role in WORK_ROLES
+
+
 def can_log_calls(staff: StaffUser) -> bool:
     return staff.role in CALL_ROLES
 

@@ -10,10 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 
 def register_hooks() -> None:
-    """Triage's own handlers run first: administrators' first-response targets."""
+    """Triage's own handlers run first: administrators' first-response targets; the console's
+    live script."""
+    from helpline.web import CONSOLE_SCRIPTS
+    from triage.console import LIVE_SCRIPT
     from triage.hooks import hooks
     from triage.policy import target_on_open, target_on_raise
 
+    if LIVE_SCRIPT not in CONSOLE_SCRIPTS:  # the live queue and case pages, the countdowns
+        CONSOLE_SCRIPTS.append(LIVE_SCRIPT)
     hooks.case_opened.append(target_on_open)
     hooks.case_raised.append(target_on_raise)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline import audit
@@ -52,6 +52,7 @@ async def _case_page(
     """The case page; `drafts` refills the reply or note box after a refused post."""
     case = await perm.visible_case(session, staff, case_id)
     content = perm.can_view_content(staff, case)
+    version = await caseview.fingerprint(session, case, content)
     await audit.record(
         session, f"staff:{staff.id}", "case.viewed", "case", case.id, content=content
     )
@@ -66,6 +67,7 @@ async def _case_page(
         "can_note": perm.can_add_note(staff, case) and case.status != "closed",
         "msg": msg or request.query_params.get("msg"),
         "drafts": drafts or {},
+        "version": version,
     }
     names = await caseview.staff_names(session, {case.assignee_id} - {None})  # type: ignore[arg-type]
     context["assignee"] = names.get(case.assignee_id or 0, "")
@@ -84,6 +86,20 @@ async def _case_page(
     if context["can_reassign"]:
         context["assignable"] = await queue.assignable_staff(session, case)
     return render(request, "console/case.html", staff, status_code, **context)
+
+
+@router.get("/{case_id}/live")
+async def case_live(
+    case_id: int,
+    staff: StaffUser = Depends(current_staff),
+    session: AsyncSession = DbSession,
+) -> Response:
+    """What the case page's script polls: a hash of what the page shows (nothing of the case
+    itself), for whoever may see the case's row. When it changed, the script fetches the page
+    again (recorded as a view, as a reload is) and swaps in its changed parts."""
+    case = await perm.visible_case(session, staff, case_id)
+    content = perm.can_view_content(staff, case)
+    return JSONResponse({"version": await caseview.fingerprint(session, case, content)})
 
 
 async def _expired(

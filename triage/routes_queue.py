@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,9 +22,7 @@ def _opt(value: str | None) -> str | None:
     return value.strip() or None if value else None
 
 
-@router.get("/queue")
-async def queue_page(
-    request: Request,
+def queue_filters(
     school: str | None = Query(None, max_length=32),
     category: str | None = Query(None, max_length=32),
     urgency: str | None = Query(None, max_length=16),
@@ -32,13 +30,30 @@ async def queue_page(
     mine: bool = False,
     overdue: bool = False,
     page: int = Query(1, ge=1, le=100_000),
+    q: str | None = Query(None, max_length=200),
+) -> queue.QueueFilters:
+    """The queue page's filters and search, as the page and its live poll both read them."""
+    return queue.QueueFilters(
+        _opt(school),
+        _opt(category),
+        _opt(urgency),
+        _opt(status),
+        mine,
+        overdue,
+        page,
+        queue.search_term(q),
+    )
+
+
+@router.get("/queue")
+async def queue_page(
+    request: Request,
+    filters: queue.QueueFilters = Depends(queue_filters),
     staff: StaffUser = Depends(current_staff),
     session: AsyncSession = DbSession,
 ) -> Response:
     perm.require(perm.can_use_queue(staff))
-    filters = queue.QueueFilters(
-        _opt(school), _opt(category), _opt(urgency), _opt(status), mine, overdue, page
-    )
+    version = await queue.fingerprint(session, staff, filters)
     result = await queue.list_queue(session, staff, filters)
     schools = (
         await session.execute(
@@ -47,8 +62,16 @@ async def queue_page(
             .order_by(Organisation.code)
         )
     ).all()
+    # The search term is not recorded (it may be words of a message): only that one was made.
+    searched = {"search": result.search.kind} if result.search else {}
     await audit.record(
-        session, f"staff:{staff.id}", "queue.viewed", "queue", "", shown=len(result.cases)
+        session,
+        f"staff:{staff.id}",
+        "queue.viewed",
+        "queue",
+        "",
+        shown=len(result.cases),
+        **searched,
     )
     return render(
         request,
@@ -59,8 +82,23 @@ async def queue_page(
         schools=schools,
         can_see=lambda case: perm.can_view_content(staff, case),
         can_take=perm.can_take_next(staff),
+        can_search_text=perm.can_search_text(staff),
+        version=version,
+        live_query=request.url.query,
         msg=request.query_params.get("msg"),
     )
+
+
+@router.get("/queue/live")
+async def queue_live(
+    filters: queue.QueueFilters = Depends(queue_filters),
+    staff: StaffUser = Depends(current_staff),
+    session: AsyncSession = DbSession,
+) -> Response:
+    """What the queue page's script polls: a hash of what the page would list now (no case
+    data, no text). When it differs from the page's, the script fetches the page again."""
+    perm.require(perm.can_use_queue(staff))
+    return JSONResponse({"version": await queue.fingerprint(session, staff, filters)})
 
 
 @router.post("/queue/next")

@@ -2,64 +2,25 @@
 // Polls /console/alerts/live; a new alert appears at the top of the page at once, with a
 // short tone and a desktop notification where the browser allows them, and can be
 // acknowledged right there. Without JavaScript the same alerts are on /console/alerts.
+// The same poll brings the new emergencies waiting in the queue of someone on shift: they
+// are listed and announced the same way (no acknowledgement: taking the case answers them).
 (function () {
   "use strict";
-  var SEEN_KEY = "hl-alerts-seen";
   var region = null;
   var token = "";
-  var pollMs = 3000;
+  // An emergency and the alert about the same case arrive a poll or two apart: the person is
+  // told once, by whichever comes first (a later alert round is told again).
+  var SAME_NEWS_MS = 30000;
 
-  function seen() {
-    try { return JSON.parse(sessionStorage.getItem(SEEN_KEY) || "[]"); } catch (e) { return []; }
-  }
-  function remember(ids) {
-    try { sessionStorage.setItem(SEEN_KEY, JSON.stringify(ids.slice(-200))); } catch (e) { /* private mode */ }
-  }
+  var live = window.HelplineLive;  // helpline/static/live.js: poll, tone, notification
 
-  function tone() {
-    // A short two-note tone made in the page (no sound file to fetch); browsers that block
-    // sound before the first click simply stay silent.
-    try {
-      var Ctx = window.AudioContext || window.webkitAudioContext;
-      if (!Ctx) { return; }
-      var ctx = new Ctx();
-      [880, 660].forEach(function (freq, i) {
-        var osc = ctx.createOscillator();
-        var gain = ctx.createGain();
-        osc.frequency.value = freq;
-        gain.gain.value = 0.15;
-        osc.connect(gain);
-        gain.connect(ctx.destination);
-        osc.start(ctx.currentTime + i * 0.25);
-        osc.stop(ctx.currentTime + i * 0.25 + 0.2);
-      });
-    } catch (e) { /* no sound where none is allowed */ }
-  }
-
-  function desktop(alert) {
-    if (!("Notification" in window)) { return; }
-    try {
-      if (Notification.permission === "granted") {
-        var note = new Notification(alert.title, {
-          body: "个案 " + alert.number + " · " + alert.category + " · 时限 " + alert.deadline,
-          tag: "helpline-alert-" + alert.id,
-          requireInteraction: true
-        });
-        note.onclick = function () { window.focus(); window.location.href = alert.case_url; };
-      }
-    } catch (e) { /* some browsers allow notifications only from a service worker */ }
-  }
-
-  function askPermissionButton() {
-    if (!("Notification" in window) || Notification.permission !== "default") { return null; }
-    var button = document.createElement("button");
-    button.type = "button";
-    button.id = "live-alerts-permission";
-    button.textContent = "开启桌面提醒";
-    button.addEventListener("click", function () {
-      Notification.requestPermission().then(function () { button.remove(); });
-    });
-    return button;
+  function desktop(item) {
+    live.desktop(
+      item.title,
+      "个案 " + item.number + " · " + item.category + " · 时限 " + item.deadline,
+      item.id ? "helpline-alert-" + item.id : "helpline-emergency-" + item.case_id,
+      item.case_url
+    );
   }
 
   function ensureRegion() {
@@ -93,26 +54,38 @@
     });
   }
 
+  // The region's list of one kind ("alerts" or "emergencies"), made with its heading on first
+  // use (and the permission button, once).
+  function listOf(kind, heading) {
+    var box = ensureRegion();
+    var list = box.querySelector("ul.live-" + kind);
+    if (list) { return list; }
+    var permission = live.permissionButton("live-alerts-permission", "开启桌面提醒");
+    if (permission) { box.insertBefore(permission, box.firstChild); }
+    var title = document.createElement("strong");
+    title.className = "live-" + kind;
+    title.textContent = heading;
+    list = document.createElement("ul");
+    list.className = "live-" + kind;
+    box.appendChild(title);
+    box.appendChild(list);
+    return list;
+  }
+
+  // Drop the items of `attr` no longer in `ids` (keeping those `keep` says to keep).
+  function prune(attr, ids, keep) {
+    if (!region) { return; }
+    Array.prototype.forEach.call(region.querySelectorAll("li[" + attr + "]"), function (item) {
+      if (!ids[item.getAttribute(attr)] && !(keep && keep(item))) { item.remove(); }
+    });
+  }
+
   function render(alerts) {
     var shownIds = {};
     alerts.forEach(function (alert) { shownIds[alert.id] = true; });
-    if (region) {
-      Array.prototype.forEach.call(region.querySelectorAll("li[data-alert]"), function (item) {
-        if (!shownIds[item.dataset.alert] && !item.dataset.result) { item.remove(); }
-      });
-    }
+    prune("data-alert", shownIds, function (item) { return item.dataset.result; });
     if (!alerts.length) { return; }
-    var box = ensureRegion();
-    var list = box.querySelector("ul");
-    if (!list) {
-      var heading = document.createElement("strong");
-      heading.textContent = "升级通知（需要你确认）";
-      box.appendChild(heading);
-      var permission = askPermissionButton();
-      if (permission) { box.appendChild(permission); }
-      list = document.createElement("ul");
-      box.appendChild(list);
-    }
+    var list = listOf("alerts", "升级通知（需要你确认）");
     alerts.forEach(function (alert) {
       if (list.querySelector('li[data-alert="' + alert.id + '"]')) { return; }
       var item = document.createElement("li");
@@ -137,34 +110,52 @@
     });
   }
 
-  function announce(alerts) {
-    var known = seen();
-    var fresh = alerts.filter(function (alert) { return known.indexOf(alert.id) < 0; });
-    if (!fresh.length) { return; }
-    tone();
-    fresh.forEach(desktop);
-    remember(known.concat(fresh.map(function (alert) { return alert.id; })));
+  function renderEmergencies(emergencies) {
+    var shown = {};
+    emergencies.forEach(function (item) { shown[item.case_id] = true; });
+    prune("data-emergency", shown);
+    if (!emergencies.length) { return; }
+    var list = listOf("emergencies", "新的紧急个案（尚无人接案）");
+    emergencies.forEach(function (item) {
+      if (list.querySelector('li[data-emergency="' + item.case_id + '"]')) { return; }
+      var li = document.createElement("li");
+      li.dataset.emergency = String(item.case_id);
+      var link = document.createElement("a");
+      link.href = item.case_url;
+      link.textContent = item.title;
+      li.appendChild(link);
+      li.appendChild(document.createTextNode(
+        " · " + item.category + " · 首次响应时限 " + item.deadline));
+      list.appendChild(li);
+    });
   }
 
-  function poll() {
-    fetch("/console/alerts/live", {
-      credentials: "same-origin",
-      headers: { "Accept": "application/json" }
-    }).then(function (response) {
-      if (!response.ok) { throw new Error("status " + response.status); }
-      return response.json();
-    }).then(function (data) {
-      token = data.csrf_token;
-      pollMs = Math.max(1000, (data.poll_seconds || 3) * 1000);
-      render(data.alerts);
-      announce(data.alerts);
-    }).catch(function () { /* signed out or offline: try again later */ })
-      .then(function () { window.setTimeout(poll, pollMs); });
+  function announce(items, store, key) {
+    var fresh = live.fresh(store, items.map(key));
+    if (!fresh.length) { return; }
+    var told = items.filter(function (item) {
+      return fresh.indexOf(key(item)) >= 0 && !live.recent("hl-told-cases", item.case_id, SAME_NEWS_MS);
+    });
+    if (!told.length) { return; }
+    live.tone();
+    told.forEach(desktop);
   }
+
+  function show(data) {
+    token = data.csrf_token;
+    render(data.alerts);
+    renderEmergencies(data.emergencies || []);
+    announce(data.alerts, "hl-alerts-seen", function (alert) { return alert.id; });
+    announce(data.emergencies || [], "hl-emergencies-seen", function (item) {
+      return item.case_id;
+    });
+  }
+
+  function start() { live.poll("/console/alerts/live", show, 3); }
 
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", poll);
+    document.addEventListener("DOMContentLoaded", start);
   } else {
-    poll();
+    start();
   }
 })();

@@ -7,16 +7,22 @@ from __future__ import annotations
 
 import asyncio
 import re
+from pathlib import Path
 
 import pyotp
 import pytest
 from sqlalchemy import select
 
+import helpline
 from escalation import setup
 from escalation.models import Delivery, Escalation
 from escalation.worker import Worker
 from helpline.db import session_scope
-from tests.browser_support import chromium, live_server  # noqa: F401 - fixtures
+from tests.browser_support import (  # noqa: F401 - fixtures
+    SOUND_AND_NOTIFICATION_STUBS,
+    chromium,
+    live_server,
+)
 from tests.escalation.conftest import TEACHER_ABUSE
 from tests.support.web import DEMO_PASSWORD, csrf_from, login
 from triage.intake import Intake, receive
@@ -138,24 +144,7 @@ async def test_console_alert_is_stored_listed_and_acknowledged_without_js(
     assert again.json()["result"] == "used"
 
 
-STUBS = """
-window.__notes = [];
-window.__tones = 0;
-class FakeNotification {
-  constructor(title, options) { window.__notes.push({title: title, body: options.body}); }
-}
-FakeNotification.permission = "granted";
-FakeNotification.requestPermission = () => Promise.resolve("granted");
-window.Notification = FakeNotification;
-class FakeAudio {
-  constructor() { this.currentTime = 0; this.destination = {}; }
-  createGain() { return {gain: {value: 0}, connect() {}}; }
-  createOscillator() {
-    return {frequency: {value: 0}, connect() {}, start() { window.__tones += 1; }, stop() {}};
-  }
-}
-window.AudioContext = FakeAudio;
-"""
+STUBS = SOUND_AND_NOTIFICATION_STUBS
 
 
 @pytest.mark.browser
@@ -220,9 +209,16 @@ async def test_new_alert_appears_live_and_is_acknowledged_in_the_page(
 
 
 def test_live_script_has_no_inline_secrets() -> None:
-    """The script is static: ids and words come from the JSON it polls, never baked in."""
+    """The script is static: ids and words come from the JSON it polls, never baked in. The
+    tone and the notification are the kernel's shared live script (helpline/static/live.js,
+    also used by triage's live queue), which the alerts script calls."""
     from escalation.console_routes import SCRIPT
+    from helpline.web import CONSOLE_SCRIPTS, LIVE_SCRIPT
 
+    shared = (Path(helpline.__file__).parent / "static" / "live.js").read_text(encoding="utf-8")
     body = SCRIPT.read_text(encoding="utf-8")
-    assert "Notification" in body and "AudioContext" in body
-    assert not re.search(r"csrf_token\s*=\s*['\"]\w", body)
+    assert "Notification" in shared and "AudioContext" in shared
+    assert "live.tone()" in body and "live.desktop(" in body and "HelplineLive" in body
+    assert CONSOLE_SCRIPTS[0] == LIVE_SCRIPT  # loaded before the scripts that use it
+    for script in (body, shared):
+        assert not re.search(r"csrf_token\s*=\s*['\"]\w", script)

@@ -15,9 +15,8 @@ from sqlalchemy import select
 from helpline.db import session_scope, utcnow
 from helpline.settings import PROJECT_ROOT
 from registers.demo_data import generate
-from tests.browser_support import chromium, live_server  # noqa: F401 - fixtures
+from tests.browser_support import chromium, live_server, sign_in  # noqa: F401 - fixtures
 from tests.registers.support import month_key
-from tests.support.web import DEMO_PASSWORD, totp_now
 from triage.models import Case, StaffUser
 
 SHOTS = PROJECT_ROOT / "docs" / "screenshots"
@@ -39,12 +38,7 @@ async def _setup() -> tuple[str, dict[str, str]]:
 
 
 async def _sign_in(page, url: str, username: str, secret: str) -> None:  # noqa: ANN001
-    await page.goto(f"{url}/console/login")
-    await page.get_by_label("用户名").fill(username)
-    await page.get_by_label("密码").fill(DEMO_PASSWORD)
-    await page.get_by_label("动态验证码（6位）").fill(await totp_now(username))
-    await page.get_by_role("button", name="登录").click()
-    await page.wait_for_url(f"{url}/console")
+    await sign_in(page, url, username)
 
 
 def _shot(tmp: Path, name: str) -> str:

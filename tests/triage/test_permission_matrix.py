@@ -174,9 +174,13 @@ async def test_permission_matrix(client, username):
         return response.status_code
 
     _check(failures, "GET queue", (await client.get("/console/queue")).status_code, expect["queue"])
+    live = await client.get("/console/queue/live")
+    _check(failures, "GET queue live", live.status_code, expect["queue"])
     for kind, cid in cases.items():
         page = await client.get(f"/console/cases/{cid}")
         _check(failures, f"GET case {kind}", page.status_code, kind in expect["row"])
+        live = await client.get(f"/console/cases/{cid}/live")
+        _check(failures, f"GET case live {kind}", live.status_code, kind in expect["row"])
         shows = page.status_code == 200 and CONTENT_MARKER in page.text
         if shows != (kind in expect["content"]):
             failures.append(f"content of {kind}: shown={shows}")
@@ -362,6 +366,7 @@ COVERED_ROUTES = {
     ("POST", "/console/login"): "public",
     ("POST", "/console/logout"): "any signed-in",
     ("GET", "/console/assets/console.css"): "public",
+    ("GET", "/console/assets/live.js"): "public",
     # Each person's own console alerts (tests/escalation/test_console_alerts.py).
     ("GET", "/console/alerts"): "any signed-in",
     ("GET", "/console/alerts/live"): "any signed-in",
@@ -370,11 +375,13 @@ COVERED_ROUTES = {
     ("POST", "/console/alerts/test"): "any signed-in",
     ("POST", "/console/admin/staff/{staff_id}/test-alert"): "admin",
     ("GET", "/console/queue"): "queue",
+    ("GET", "/console/queue/live"): "queue",
     ("POST", "/console/queue/next"): "next",
     ("POST", "/console/cases/{case_id}/claim"): "claim",
     ("POST", "/console/cases/{case_id}/release"): "release",
     ("POST", "/console/cases/{case_id}/reassign"): "reassign",
     ("GET", "/console/cases/{case_id}"): "row/content",
+    ("GET", "/console/cases/{case_id}/live"): "row",
     ("POST", "/console/cases/{case_id}/reply"): "act",
     ("POST", "/console/cases/{case_id}/note"): "act",
     ("POST", "/console/cases/{case_id}/labels"): "act",
