@@ -11,7 +11,11 @@ receiver (p50/p99/max).
 Creates a scratch PostgreSQL database, migrates it, loads the demo configuration, queues
 `--alerts` webhook alerts all due at the same instant (a few seconds ahead, so every worker is
 already polling), starts `--workers` processes of `python -m escalation.worker`, and a local
-webhook receiver. Lateness is sent_at - due_at of each alert (the delivery log). Prints JSON.
+webhook receiver. Lateness is sent_at - due_at of each alert (the delivery log). Prints JSON,
+with the CPU seconds the drain cost (from the due instant until the last alert is recorded) in
+the workers, in the PostgreSQL processes serving them and in the receiver: the figure that the
+machine's load does not inflate as much as wall time (read from /proc; needs the database on
+this host).
 """
 
 from __future__ import annotations
@@ -168,12 +172,21 @@ async def main(alerts: int, workers: int, pg: str) -> dict[str, object]:
         procs.append(_spawn([__file__, "--receiver", str(port)]))
         due = await _prepare(pg, alerts, url, lead_seconds=15.0)
         procs += [_spawn(["-m", "escalation.worker"]) for _ in range(workers)]
+        await asyncio.sleep(max(0.0, due - time.time() - 0.2))
+        # CPU from here on is the drain's: the workers' start (imports) is not counted.
+        backends = await _backends(pg, name)
+        before = _cpu(procs) | _cpu(backends)
         while True:
             if await _sent() >= alerts or time.time() > due + 900:
                 break
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.1)
         finished = time.time()
-        cpu = sum(_cpu_seconds(proc.pid) for proc in procs[1:])
+        backends = await _backends(pg, name)
+        after = _cpu(procs) | _cpu(backends)
+        spent = {pid: after[pid] - before.get(pid, 0.0) for pid in after}
+        cpu = sum(spent[p.pid] for p in procs[1:])
+        receiver_cpu = spent[procs[0].pid]
+        postgres_cpu = sum(spent[pid] for pid in backends)
         sent, lateness, retried = await _lateness()
         counts = await _received(url)
     finally:
@@ -197,8 +210,36 @@ async def main(alerts: int, workers: int, pg: str) -> dict[str, object]:
         "lateness_max_s": round(max(lateness), 3),
         "all_sent_after_s": round(finished - due, 1),
         "workers_cpu_s": round(cpu, 1),
+        "postgres_cpu_s": round(postgres_cpu, 1),
+        "receiver_cpu_s": round(receiver_cpu, 1),
         "load_average_1m": round(os.getloadavg()[0], 1),
     }
+
+
+async def _backends(pg: str, name: str) -> list[int]:
+    """The PostgreSQL server processes serving the scratch database (the workers' pools)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(pg.replace("+asyncpg", "") + "/postgres")
+    try:
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            name,
+        )
+    finally:
+        await conn.close()
+    return [int(row["pid"]) for row in rows]
+
+
+def _cpu(pids: list[subprocess.Popen[bytes]] | list[int]) -> dict[int, float]:
+    found = {}
+    for item in pids:
+        pid = item if isinstance(item, int) else item.pid
+        try:
+            found[pid] = _cpu_seconds(pid)
+        except (FileNotFoundError, ProcessLookupError):
+            pass  # a backend that ended meanwhile
+    return found
 
 
 def _cpu_seconds(pid: int) -> float:

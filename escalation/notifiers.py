@@ -25,8 +25,8 @@ from functools import lru_cache
 from typing import Any
 
 import certifi
-import httpcore
 
+from escalation import http1
 from escalation.config import settings
 from escalation.notifier import Contact, NotifyError, Target, register
 from helpline.settings import get_settings
@@ -53,9 +53,11 @@ class AlertInfo:
         return words["duplicate_prefix"] + title if self.possible_duplicate else title
 
     def lines(self) -> list[str]:
-        words = settings()["alert"]
-        lines = [line.format(**self.fields()) for line in words["lines"]]
-        return [*lines, words["ack_line"].format(**self.fields())]
+        words, fields = settings()["alert"], self.fields()
+        return [
+            *(line.format(**fields) for line in words["lines"]),
+            words["ack_line"].format(**fields),
+        ]
 
     def fields(self) -> dict[str, Any]:
         return {
@@ -69,7 +71,7 @@ class AlertInfo:
 
 
 @lru_cache(maxsize=1)
-def _tls() -> ssl.SSLContext:
+def tls_context() -> ssl.SSLContext:
     # Building a TLS context costs ~40 ms: build it once, not once per alert.
     return ssl.create_default_context(cafile=certifi.where())
 
@@ -133,75 +135,40 @@ async def send_email(to: str, info: AlertInfo) -> None:
 
 
 class HttpLanes:
-    """A few small HTTP/1.1 connection pools, one per concurrent send, kept for a batch.
+    """A few kept-alive HTTP/1.1 connections, one lane per concurrent send, kept for a batch.
 
-    Webhooks and robots go through httpcore directly: measured in benchmarks/escalation.py,
-    httpx's request machinery and one shared pool (which checks every connection on every
-    request) cost about twice the CPU per alert, and alerts are CPU-bound on a loaded host.
+    Webhooks and robots go through escalation.http1 (one buffer written per request): measured
+    in benchmarks/escalation.py, httpx's and then httpcore's request machinery was most of a
+    worker's CPU per alert, and alerts are CPU-bound on a loaded host.
     """
 
     def __init__(self, size: int) -> None:
-        self._free: asyncio.Queue[httpcore.AsyncConnectionPool] = asyncio.Queue()
-        self._all = [
-            httpcore.AsyncConnectionPool(ssl_context=_tls(), max_connections=1)
-            for _ in range(max(1, size))
-        ]
-        for pool in self._all:
-            self._free.put_nowait(pool)
+        self._free: asyncio.Queue[http1.Lane] = asyncio.Queue()
+        self._all = [http1.Lane(tls_context()) for _ in range(max(1, size))]
+        for lane in self._all:
+            self._free.put_nowait(lane)
 
-    async def post(self, url: str, body: bytes, headers: list[tuple[bytes, bytes]]) -> Answer:
-        pool = await self._free.get()
+    async def post(self, url: str, body: bytes, headers: list[tuple[bytes, bytes]]) -> http1.Answer:
+        lane = await self._free.get()
         try:
-            return await _request(pool, url, body, headers)
+            return await _request(lane, url, body, headers)
         finally:
-            self._free.put_nowait(pool)
+            self._free.put_nowait(lane)
 
-    async def aclose(self) -> None:
-        for pool in self._all:
-            await pool.aclose()
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    content: bytes
-
-
-_HTTP_ERRORS = (
-    httpcore.TimeoutException,
-    httpcore.NetworkError,
-    httpcore.ProtocolError,
-    httpcore.UnsupportedProtocol,
-    OSError,
-)
-
-
-_NOT_SENT = (
-    httpcore.ConnectError,
-    httpcore.ConnectTimeout,
-    httpcore.PoolTimeout,
-    httpcore.UnsupportedProtocol,
-    OSError,
-)
-
-
-def _ambiguous(exc: BaseException) -> bool:
-    """The request may have reached the receiver: read/write timeouts, a dropped answer."""
-    return not isinstance(exc, _NOT_SENT)
+    def close(self) -> None:
+        for lane in self._all:
+            lane.close()
 
 
 async def _request(
-    pool: httpcore.AsyncConnectionPool, url: str, body: bytes, headers: list[tuple[bytes, bytes]]
-) -> Answer:
-    limit = _timeout()
-    timeouts = {"connect": limit, "read": limit, "write": limit, "pool": limit}
+    lane: http1.Lane, url: str, body: bytes, headers: list[tuple[bytes, bytes]]
+) -> http1.Answer:
     try:
-        response = await pool.request(
-            "POST", url, headers=headers, content=body, extensions={"timeout": timeouts}
-        )
-    except _HTTP_ERRORS as exc:
-        raise NotifyError(f"http_{type(exc).__name__}", ambiguous=_ambiguous(exc)) from exc
-    return Answer(response.status, response.content)
+        return await lane.post(url, body, headers, _timeout())
+    except http1.HttpError as exc:
+        # A request that may have reached the receiver (read timeout, dropped answer) is
+        # ambiguous: the next attempt is marked as a possible duplicate.
+        raise NotifyError(f"http_{exc.name}", ambiguous=exc.sent) from exc
 
 
 _http: ContextVar[HttpLanes | None] = ContextVar("escalation_http", default=None)
@@ -216,7 +183,7 @@ async def shared_http(lanes: int = 8) -> AsyncIterator[HttpLanes]:
         yield shared
     finally:
         _http.reset(token)
-        await shared.aclose()
+        shared.close()
 
 
 async def _post(url: str, payload: dict[str, Any], info: AlertInfo, check_errcode: bool) -> None:
@@ -231,8 +198,11 @@ async def _post(url: str, payload: dict[str, Any], info: AlertInfo, check_errcod
     if shared is not None:
         response = await shared.post(url, body, headers)
     else:
-        async with httpcore.AsyncConnectionPool(ssl_context=_tls()) as pool:
-            response = await _request(pool, url, body, headers)
+        lane = http1.Lane(tls_context())
+        try:
+            response = await _request(lane, url, body, headers)
+        finally:
+            lane.close()
     if response.status >= 300:
         raise NotifyError(f"http_status_{response.status}")
     if check_errcode:

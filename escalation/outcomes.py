@@ -17,7 +17,9 @@ Logs carry ids, channel kinds and error labels only: never text, names, addresse
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,7 +49,17 @@ def backoff(attempts: int, urgency: str | None = None) -> float:
     return min(wait, cap)
 
 
-async def delivered(session: AsyncSession, sent: list[Delivery], now: datetime) -> None:
+class Reached(Protocol):
+    """A delivery that went out (the worker's job of it): whose, which step, which channel."""
+
+    escalation_id: int
+    round: int
+    step: int
+    staff_id: int | None
+    channel: str
+
+
+async def delivered(session: AsyncSession, sent: Sequence[Reached], now: datetime) -> None:
     """Skip the reached persons' other waiting channels of the same step; end incidents."""
     if not sent:
         return

@@ -16,12 +16,9 @@ import logging
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
-
-from escalation import delivery, health, notifiers, timers
+from escalation import delivery, health, notifier, notifiers, timers
 from escalation.config import settings
 from escalation.models import Timer
 from helpline.db import session_scope, utcnow
@@ -30,11 +27,7 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 
-@dataclass(frozen=True)
-class Claimed:
-    id: int
-    kind: str
-    runs: int
+Claimed = delivery.Claimed
 
 
 class Worker:
@@ -65,25 +58,10 @@ class Worker:
         """
         async with session_scope() as session:
             now = self.clock()
-            due = or_(
-                and_(Timer.state == "pending", Timer.due_at <= now),
-                and_(Timer.state == "running", Timer.lease_until < now),
-            )
-            query = (
-                select(Timer)
-                .where(due)
-                .order_by(Timer.due_at, Timer.id)
-                .limit(self.batch)
-                .with_for_update(skip_locked=True)
-            )
-            found = list((await session.execute(query)).scalars())
-            for timer in found:
-                timer.state, timer.lease_until = "running", now + self.lease
-                timer.runs += 1
-            sends = [t for t in found if t.kind == "deliver"]
+            found = await delivery.claim(session, now, self.lease, self.batch)
+            sends = [t for t in found if t.kind == timers.TimerKind.deliver]
             jobs = await delivery.prepare(session, sends, now)
-            others = [Claimed(t.id, t.kind, t.runs) for t in found if t.kind != "deliver"]
-            return others, jobs
+            return [t for t in found if t.kind != timers.TimerKind.deliver], jobs
 
     async def run_once(self) -> int:
         """Claim and run one batch; returns how many timers it took."""
@@ -114,6 +92,9 @@ class Worker:
         """Poll until `stop` is set; a failing batch is logged and retried, never fatal."""
         stop = stop or asyncio.Event()
         beat = Heartbeat()
+        # Import every notifier and build the TLS context now, not during the first batch.
+        notifier.kinds()
+        notifiers.tls_context()
         while not stop.is_set():
             await beat.maybe()
             try:
