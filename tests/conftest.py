@@ -18,7 +18,8 @@ import pytest
 import pytest_asyncio
 
 from helpline.settings import PROJECT_ROOT
-from tests.support.web import BACKEND, DEMO_PASSWORD, PG_HOST
+from tests.support.seed import migrate_and_seed
+from tests.support.web import BACKEND, PG_HOST
 
 
 def pytest_report_header() -> str:
@@ -64,38 +65,18 @@ async def _pg_admin(sql: str) -> None:
         await conn.close()
 
 
-def _migrate_and_seed(url: str) -> None:
-    from helpline import dbadmin
-    from helpline.settings import reset_settings
-
-    dbadmin.upgrade(url)
-    os.environ["HELPLINE_DATABASE_URL"] = url
-    reset_settings()
-
-    async def seed() -> None:
-        from helpline.assembly import load_demo
-        from helpline.db import dispose_engine
-
-        try:
-            await load_demo(PROJECT_ROOT / "data" / "demo" / "config.yaml", DEMO_PASSWORD)
-        finally:
-            await dispose_engine()  # its connections belong to this short-lived event loop
-
-    asyncio.run(seed())
-
-
 @pytest.fixture(scope="session")
 def template_db(test_env: Path) -> Iterator[str]:
     """A migrated database holding the demo configuration, copied for each test."""
     if BACKEND == "postgresql":
         name = f"hl_tpl_{uuid.uuid4().hex[:10]}"
         asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-        _migrate_and_seed(f"{PG_HOST}/{name}")
+        migrate_and_seed(f"{PG_HOST}/{name}")
         yield name
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     else:
         path = test_env / "template.db"
-        _migrate_and_seed(f"sqlite+aiosqlite:///{path}")
+        migrate_and_seed(f"sqlite+aiosqlite:///{path}")
         yield str(path)
 
 

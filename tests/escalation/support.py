@@ -12,14 +12,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import message_from_bytes
 from email.policy import default as email_policy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from aiosmtpd.controller import Controller
+from sqlalchemy import func, select
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from escalation.models import Delivery, Escalation, Timer
+from helpline.db import session_scope
+from triage.intake import Intake, receive
+
+if TYPE_CHECKING:
+    from escalation.worker import Worker
 
 
 def free_port() -> int:
@@ -216,3 +224,76 @@ async def queue_alerts(session: Any, n: int, url: str, due_at: datetime) -> list
     ]
     await session.execute(insert(Timer), timers)
     return ids
+
+
+# Emergency cases and what became of their alerts (fault tests: test_faults, test_worker_crash,
+# test_postgres_restart, test_incident_pages).
+EMERGENCY = "我现在站在学校楼顶，马上就跳下去"
+RECOVERY_LIMIT = timedelta(seconds=60)
+
+
+async def emergency_case(at: datetime, ref: str = "web-fault-1") -> int:
+    async with session_scope() as session:
+        got = await receive(
+            session,
+            Intake(
+                channel="web",
+                reporter_ref=ref,
+                text=EMERGENCY,
+                org_code="sch-a",
+                received_at=at,
+                new_case=True,
+            ),
+        )
+        assert got.case.urgency == "emergency"
+        return got.case.id
+
+
+async def deliveries(case_id: int) -> list[Delivery]:
+    async with session_scope() as session:
+        found = await session.execute(
+            select(Delivery).where(Delivery.case_id == case_id).order_by(Delivery.id)
+        )
+        return list(found.scalars())
+
+
+async def chain_of(case_id: int) -> Escalation:
+    async with session_scope() as session:
+        found = await session.execute(
+            select(Escalation).where(Escalation.case_id == case_id).order_by(Escalation.id.desc())
+        )
+        return found.scalars().first()
+
+
+async def drive(
+    worker: Worker,
+    clock: Clock,
+    until: datetime,
+    arrived: Callable[[], bool],
+    tick: float = 5.0,
+) -> datetime | None:
+    """Move the clock in ticks, running what is due (errors kept alive like Worker.run);
+    returns the clock's time when `arrived()` first held."""
+    first = None
+    while clock() < until:
+        clock.advance(seconds=tick)
+        try:
+            await worker.drain()
+        except Exception:  # noqa: S110 - the database may be away for a moment, as in Worker.run
+            pass
+        if first is None and arrived():
+            first = clock()
+    return first
+
+
+async def overdue_timers(now: datetime) -> int:
+    """Timers due by `now` and still pending or running: something left hanging."""
+    async with session_scope() as session:
+        query = select(func.count()).where(
+            Timer.state.in_(("pending", "running")), Timer.due_at <= now
+        )
+        return int((await session.execute(query)).scalar_one())
+
+
+def alert_ids(smtp: SmtpSink) -> list[int]:
+    return [int(m["X-Helpline-Alert-Id"]) for _, m, _ in smtp.messages]

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -23,74 +23,22 @@ from escalation.models import AlertProfile, Delivery, Escalation
 from escalation.worker import Worker
 from helpline.db import session_scope, utcnow
 from tests.escalation.conftest import MONDAY_10
-from tests.escalation.support import Clock, SmtpSink, WebhookReceiver
+from tests.escalation.support import (
+    RECOVERY_LIMIT,
+    Clock,
+    SmtpSink,
+    WebhookReceiver,
+    alert_ids,
+    chain_of,
+    deliveries,
+    drive,
+    emergency_case,
+)
 from tests.support.web import BACKEND
 from tests.telegram_standin import TelegramStandin
-from triage.intake import Intake, receive
 from triage.models import StaffUser
 
 pytestmark = pytest.mark.asyncio
-
-EMERGENCY = "我现在站在学校楼顶，马上就跳下去"
-RECOVERY_LIMIT = timedelta(seconds=60)
-
-
-async def emergency_case(at: datetime, ref: str = "web-fault-1") -> int:
-    async with session_scope() as session:
-        got = await receive(
-            session,
-            Intake(
-                channel="web",
-                reporter_ref=ref,
-                text=EMERGENCY,
-                org_code="sch-a",
-                received_at=at,
-                new_case=True,
-            ),
-        )
-        assert got.case.urgency == "emergency"
-        return got.case.id
-
-
-async def deliveries(case_id: int) -> list[Delivery]:
-    async with session_scope() as session:
-        found = await session.execute(
-            select(Delivery).where(Delivery.case_id == case_id).order_by(Delivery.id)
-        )
-        return list(found.scalars())
-
-
-async def chain_of(case_id: int) -> Escalation:
-    async with session_scope() as session:
-        found = await session.execute(
-            select(Escalation).where(Escalation.case_id == case_id).order_by(Escalation.id.desc())
-        )
-        return found.scalars().first()
-
-
-async def drive(
-    worker: Worker,
-    clock: Clock,
-    until: datetime,
-    arrived: Callable[[], bool],
-    tick: float = 5.0,
-) -> datetime | None:
-    """Move the clock in ticks, running what is due (errors kept alive like Worker.run);
-    returns the clock's time when `arrived()` first held."""
-    first = None
-    while clock() < until:
-        clock.advance(seconds=tick)
-        try:
-            await worker.drain()
-        except Exception:  # noqa: S110 - the database may be away for a moment, as in Worker.run
-            pass
-        if first is None and arrived():
-            first = clock()
-    return first
-
-
-def alert_ids(smtp: SmtpSink) -> list[int]:
-    return [int(m["X-Helpline-Alert-Id"]) for _, m, _ in smtp.messages]
 
 
 @pytest.fixture
