@@ -140,6 +140,25 @@ async def test_text_search_only_among_cases_the_searcher_may_open(client) -> Non
     assert sorted(await _listed(client, "?q=楼顶")) == sorted([mine, restricted, elsewhere])
 
 
+async def test_search_words_are_kept_out_of_logs_and_the_audit_trail(
+    client, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A counsellor may type a child's name into the search box: docs/triage.md promises the
+    # words reach neither a log line nor an audit event (only the kind of search is audited).
+    from helpline.audit import AuditEvent
+
+    term = "王小明躲在楼顶"
+    case_id = await new_case(f"{term}，他说不想活了", "sch-a", ref="search-privacy")
+    await login(client, "counsellor.a")
+    caplog.set_level(logging.DEBUG)
+    assert await _listed(client, f"?q={term}") == [case_id]
+    logged = caplog.text + "".join(str(r.args) for r in caplog.records)
+    assert "王小明" not in logged and "楼顶" not in logged
+    async with session_scope() as s:
+        details = [str(e.details) for e in (await s.execute(select(AuditEvent))).scalars()]
+    assert details and not any("王小明" in d or "楼顶" in d for d in details)
+
+
 async def test_text_search_is_bounded_and_says_so(client, monkeypatch) -> None:
     live = words()["live"]
     monkeypatch.setitem(live, "search_max_cases", 2)
