@@ -33,6 +33,9 @@ class Analysis:
     risk_level: int = 0
     restricted: bool = False
     junk: bool = False  # says nothing yet (nlu/junk.py): the reply asks what happened
+    # Analysed by the rules alone while the model was still training (nlu/warmup.py): to be
+    # analysed again once it is loaded.
+    rules_only: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict; scores rounded to 4 places."""
@@ -47,4 +50,4 @@ class Analysis:
             "risk_level": self.risk_level,
             "restricted": self.restricted,
             "junk": self.junk,
-        }
+        } | ({"rules_only": True} if self.rules_only else {})

@@ -19,6 +19,7 @@ from rich.table import Table
 from nlu.backends import BackendUnavailable
 from nlu.labels import URGENCIES
 from nlu.paths import default_paths
+from nlu.warmup import TrainingProgress, clear_status
 
 # No pretty tracebacks: they print local variables, and those can hold message text.
 app = typer.Typer(
@@ -32,7 +33,13 @@ CLASSIFY_KEYS = ("labels", "urgency", "scores", "mandatory_report", "rules", "el
 # A line longer than this is not read into memory whole (a message is far shorter).
 MAX_LINE_BYTES = 1_000_000
 
-BackendOpt = Annotated[str, typer.Option("--backend", help="spacy (in process) or rasa (HTTP)")]
+BackendOpt = Annotated[
+    str,
+    typer.Option(
+        "--backend",
+        help="spacy (in process), rasa (HTTP) or rules (no classifier, as during the first start)",
+    ),
+]
 
 
 def _pipeline(backend: str) -> Any:
@@ -59,6 +66,7 @@ def train(
         console.print(f"model is current: {paths.spacy_model}")
         return
     started = time.perf_counter()
+    status = TrainingProgress(paths)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -72,8 +80,15 @@ def train(
             if stage not in tasks:
                 tasks[stage] = progress.add_task(stage, total=total)
             progress.update(tasks[stage], completed=done)
+            status.update(stage, done, total)
+            if not console.is_terminal:  # a log file (scripts/run.sh): one line an epoch
+                ready = status.status.expected_end().astimezone()
+                console.print(f"{stage}: {done}/{total} epochs, model expected at {ready:%H:%M}")
 
-        result = train_model(paths, report)
+        try:
+            result = train_model(paths, report)
+        finally:
+            clear_status(paths)
     elapsed = time.perf_counter() - started
     console.print(
         f"model written to {result.model_path} ({result.examples} examples, "

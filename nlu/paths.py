@@ -10,6 +10,8 @@ from helpline.settings import get_settings
 
 # Bump when the model code changes in a way that makes old models stale.
 MODEL_CODE_VERSION = "wordcharbow-2-model-text"
+# Beside the model: the training fingerprint it was built from.
+FINGERPRINT_FILE = "fingerprint.txt"
 
 
 @dataclass(frozen=True)
@@ -66,3 +68,12 @@ def training_fingerprint(paths: NluPaths) -> str:
             digest.update(path.name.encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def model_is_current(paths: NluPaths) -> bool:
+    """Whether a built model exists and was trained from the present data and config (no
+    spaCy import: scripts/run.sh asks this before it decides to train)."""
+    stamp = paths.spacy_model / FINGERPRINT_FILE
+    if not stamp.exists():
+        return False
+    return stamp.read_text(encoding="utf-8").strip() == training_fingerprint(paths)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -330,12 +330,20 @@ class Pipeline:
         predictions = self.backend.predict(readable + flat)
         whole, rest = predictions[: len(readable)], iter(predictions[len(readable) :])
         per_sentence = [[next(rest) for _ in group] for group in parts]
-        return [
+        analyses = [
             self._decide(orig, norm, read, scores, group, group_scores)
             for orig, norm, read, scores, group, group_scores in zip(
                 originals, normalised, readable, whole, parts, per_sentence, strict=True
             )
         ]
+        if self.rules_only:
+            return [replace(analysis, rules_only=True) for analysis in analyses]
+        return analyses
+
+    @property
+    def rules_only(self) -> bool:
+        """No classifier yet (nlu/warmup.py): the rules decide alone."""
+        return self.backend.name == "rules"
 
     def _sentences(self, text: str) -> list[str]:
         if not self.decision.long_labels or content_length(text) < self.decision.long_min_chars:
@@ -420,8 +428,12 @@ def _backend(name: str, paths: NluPaths, rasa_url: str | None, train_if_missing:
         from nlu.rasa_backend import RasaBackend  # imported lazily: optional backend
 
         return RasaBackend(rasa_url or get_settings().rasa_url)
+    if name == "rules":  # no classifier: what the first start runs until the model is built
+        from nlu.warmup import RulesOnlyBackend
+
+        return RulesOnlyBackend()
     if name != "spacy":
-        raise ValueError(f"unknown backend {name!r} (spacy or rasa)")
+        raise ValueError(f"unknown backend {name!r} (spacy, rasa or rules)")
     from nlu.spacy_backend import SpacyBackend
 
     if not (paths.spacy_model / "meta.json").exists():

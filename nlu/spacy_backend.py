@@ -28,7 +28,6 @@ from nlu.segment import ensure_jieba
 MODEL_LABELS: tuple[str, ...] = (*LABELS, *URGENCY_KEYS)
 PIPE_NAME = "textcat_multilabel"
 THRESHOLDS_FILE = "thresholds.json"
-FINGERPRINT_FILE = "fingerprint.txt"
 
 
 def _word_char_ngrams(ngram_size: int, char_min: int, char_max: int) -> Model:

@@ -27,10 +27,9 @@ from helpline.datafiles import load_yaml
 from helpline.files import make_private_tree
 from nlu.labels import GENERAL, LABELS, URGENCY_KEYS, URGENCY_PREFIX
 from nlu.normalize import model_text
-from nlu.paths import NluPaths, training_fingerprint
+from nlu.paths import FINGERPRINT_FILE, NluPaths, model_is_current, training_fingerprint
 from nlu.segment import ensure_jieba
 from nlu.spacy_backend import (
-    FINGERPRINT_FILE,
     MODEL_LABELS,
     THRESHOLDS_FILE,
     blank_pipeline,
@@ -203,14 +202,6 @@ def train_model(paths: NluPaths, progress: Progress = _ignore) -> TrainReport:
     make_private_tree(staging)
     _install(staging, paths.spacy_model, thresholds, fingerprint)
     return TrainReport(paths.spacy_model, len(examples), len(validation), thresholds, fingerprint)
-
-
-def model_is_current(paths: NluPaths) -> bool:
-    """Whether a built model exists and was trained from the present data and config."""
-    stamp = paths.spacy_model / FINGERPRINT_FILE
-    if not stamp.exists():
-        return False
-    return stamp.read_text(encoding="utf-8").strip() == training_fingerprint(paths)
 
 
 __all__ = ["TrainReport", "model_is_current", "spacy", "split_validation", "train_model"]

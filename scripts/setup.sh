@@ -23,13 +23,24 @@ if [ ! -f "$stamp" ]; then
   # pip's own output goes to a log: shown whole when an install fails, never swallowed.
   mkdir -p var && chmod 700 var
   log=var/setup-pip.log
-  echo "installing the Python dependencies into .venv (first run: about 2 minutes; log: $log)"
-  if ! { .venv/bin/python -m pip install --upgrade pip \
-         && .venv/bin/python -m pip install -e '.[dev]'; } >"$log" 2>&1; then
+  echo "installing the Python dependencies into .venv (first run: about 2 minutes from pip's cache; log: $log)"
+  { .venv/bin/python -m pip install --upgrade pip \
+      && .venv/bin/python -m pip install -e '.[dev]'; } >"$log" 2>&1 &
+  pip_pid=$!
+  started=$SECONDS
+  # A line every 20 s, so a quiet install is not taken for a hung one.
+  while kill -0 "$pip_pid" 2>/dev/null; do
+    sleep 1
+    if (( (SECONDS - started) % 20 == 0 )) && kill -0 "$pip_pid" 2>/dev/null; then
+      echo "  ... still installing ($((SECONDS - started)) s; $(grep -c '^Collecting\|^Requirement already' "$log" 2>/dev/null || echo 0) packages looked at)"
+    fi
+  done
+  if ! wait "$pip_pid"; then
     tail -n 40 "$log" >&2
     echo "FATAL: installing the dependencies failed (whole log: $log)" >&2
     exit 1
   fi
+  echo "  installed in $((SECONDS - started)) s"
   .venv/bin/python -c 'import helpline, spacy, telegram, fastapi, sqlalchemy'  # fail loudly
   rm -f .venv/.installed-*
   touch "$stamp"

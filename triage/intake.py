@@ -15,7 +15,7 @@ from helpline.crypto import get_keyring, new_receipt_code, receipt_hash
 from helpline.db import utcnow
 from helpline.vocabulary import MESSAGE_CHARS, urgency_rank
 from triage.hooks import run_case_hooks
-from triage.models import Case, CaseStatus, Message, Reporter, StaffUser
+from triage.models import Case, CaseStatus, Message, NluBacklog, Reporter, StaffUser
 from triage.orgs import OrgInfo, org_table
 from triage.permissions import may_be_assignee
 from triage.policy import first_response_target, higher_urgency, response_target
@@ -98,6 +98,9 @@ async def receive(session: AsyncSession, intake: Intake) -> Received:
     )
     session.add(message)
     await session.flush()
+    if analysis.rules_only:
+        # The model is still training (first start): analysed again once it is loaded.
+        session.add(NluBacklog(message_id=message.id, case_id=case.id, queued_at=received_at))
     await audit.record(
         session,
         f"reporter:{reporter.id}",
@@ -108,6 +111,7 @@ async def receive(session: AsyncSession, intake: Intake) -> Received:
         channel=intake.channel,
         labels=analysis.labels,
         urgency=analysis.urgency,
+        **({"rules_only": True} if analysis.rules_only else {}),
     )
     if receipt is not None:
         await run_case_hooks("case_opened", session, case, analysis)

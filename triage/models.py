@@ -216,6 +216,17 @@ class Message(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+class NluBacklog(Base):
+    """A message analysed by the rules alone while the model was still training (issue 17):
+    analysed again once the model is loaded (triage/reanalysis.py), then the row goes."""
+
+    __tablename__ = "nlu_backlog"
+
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), nullable=False)
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
 class LabelFeedback(Base):
     """A counsellor's correction of a case's labels: training feedback for the classifier.
 

@@ -16,11 +16,13 @@ def register_hooks() -> None:
     from triage.console import LIVE_SCRIPT
     from triage.hooks import hooks
     from triage.policy import target_on_open, target_on_raise
+    from triage.reanalysis import first_start_banner
 
     if LIVE_SCRIPT not in CONSOLE_SCRIPTS:  # the live queue and case pages, the countdowns
         CONSOLE_SCRIPTS.append(LIVE_SCRIPT)
     hooks.case_opened.append(target_on_open)
     hooks.case_raised.append(target_on_raise)
+    hooks.console_banners.append(first_start_banner)  # rules-only until the model is loaded
 
 
 def routers() -> list[APIRouter]:
@@ -44,7 +46,9 @@ def routers() -> list[APIRouter]:
 
 
 def background_services() -> list[Callable[[], Coroutine[Any, Any, None]]]:
-    return []
+    from triage.reanalysis import run_reanalysis
+
+    return [run_reanalysis]  # the first start: messages analysed by rules, again by the model
 
 
 def cli_commands() -> list[tuple[str, Callable[..., Any]]]:
