@@ -67,6 +67,13 @@ def train(
         return
     started = time.perf_counter()
     status = TrainingProgress(paths)
+    typical = status.status.typical_seconds / 60
+    console.print(
+        "training the NLU model: two fits side by side, one core each (one chooses the "
+        f"thresholds, one becomes the model); usually about {typical:.0f} minutes on a busy "
+        "2-core machine, 1-2 on a quiet one. Each bar's clock starts at its first epoch, "
+        "after the data is loaded."
+    )
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -92,7 +99,8 @@ def train(
     elapsed = time.perf_counter() - started
     console.print(
         f"model written to {result.model_path} ({result.examples} examples, "
-        f"{result.validation} held out for thresholds) in {elapsed:.1f} s"
+        f"{result.validation} held out for thresholds) in {elapsed:.1f} s, loading the data "
+        "and writing the model included"
     )
     console.print("thresholds: " + json.dumps(result.thresholds))
 

@@ -14,6 +14,14 @@ find_python() {
   echo "no Python >= 3.11 found" >&2; return 1
 }
 
+# What pip is doing, from its log: resolving (how many packages so far), building, installing.
+pip_phase() {
+  if grep -q '^Installing collected packages' "$1"; then echo "installing the packages"
+  elif grep -q '^Building' "$1"; then echo "building the project"
+  else echo "$(grep -c '^Collecting\|^Requirement already' "$1" || true) packages resolved"
+  fi
+}
+
 if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys' 2>/dev/null; then
   rm -rf .venv
   "$(find_python)" -m venv .venv
@@ -24,15 +32,15 @@ if [ ! -f "$stamp" ]; then
   mkdir -p var && chmod 700 var
   log=var/setup-pip.log
   echo "installing the Python dependencies into .venv (first run: about 2 minutes from pip's cache; log: $log)"
-  { .venv/bin/python -m pip install --upgrade pip \
-      && .venv/bin/python -m pip install -e '.[dev]'; } >"$log" 2>&1 &
+  # Python 3.11's own pip (23.2) installs this project; upgrading it first cost 5-10 s.
+  .venv/bin/python -m pip install --disable-pip-version-check -e '.[dev]' >"$log" 2>&1 &
   pip_pid=$!
   started=$SECONDS
   # A line every 20 s, so a quiet install is not taken for a hung one.
   while kill -0 "$pip_pid" 2>/dev/null; do
     sleep 1
     if (( (SECONDS - started) % 20 == 0 )) && kill -0 "$pip_pid" 2>/dev/null; then
-      echo "  ... still installing ($((SECONDS - started)) s; $(grep -c '^Collecting\|^Requirement already' "$log" 2>/dev/null || echo 0) packages looked at)"
+      echo "  ... still installing ($((SECONDS - started)) s: $(pip_phase "$log"))"
     fi
   done
   if ! wait "$pip_pid"; then
@@ -41,7 +49,9 @@ if [ ! -f "$stamp" ]; then
     exit 1
   fi
   echo "  installed in $((SECONDS - started)) s"
-  .venv/bin/python -c 'import helpline, spacy, telegram, fastapi, sqlalchemy'  # fail loudly
+  # Fail loudly on a broken install. Not spaCy (15-20 s to import on a busy machine): only the
+  # background training needs it, and its log and the console's notice show a failure.
+  .venv/bin/python -c 'import helpline, fastapi, sqlalchemy'
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
