@@ -41,7 +41,9 @@ def built_model() -> Path:
 
 
 @pytest.fixture
-def no_model(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def no_model(
+    db_url: str, built_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     """A model folder where nothing is built yet: the first start."""
     root = tmp_path / "models"
     monkeypatch.setenv("HELPLINE_MODEL_DIR", str(root))
