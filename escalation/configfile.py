@@ -239,7 +239,7 @@ def _scalar(path: Path, node: yaml.Node, spec: Spec, where: Where, line: int) ->
         "str": isinstance(value, str | int) and not isinstance(value, bool),
         "int": isinstance(value, int) and not isinstance(value, bool) and value >= 0,
         "bool": isinstance(value, bool),
-        "time": isinstance(value, str) and _is_time(value),
+        "time": isinstance(value, str) and is_time(value),
     }[spec.kind]
     if not ok:
         wanted = {
@@ -257,7 +257,7 @@ def _scalar(path: Path, node: yaml.Node, spec: Spec, where: Where, line: int) ->
     return value
 
 
-def _is_time(value: str) -> bool:
+def is_time(value: str) -> bool:
     hours, sep, minutes = value.partition(":")
     if not (
         sep and len(hours) == 2 and len(minutes) == 2 and hours.isdigit() and minutes.isdigit()

@@ -16,12 +16,7 @@ FIELDS = ("email", "phone", "telegram_chat_id")
 MAX_LENGTH = 200
 
 
-class ContactRefused(ValueError):
-    """The change is refused; `reasons` are the coverage check's (or the form's) sentences."""
-
-    def __init__(self, reasons: list[str]) -> None:
-        super().__init__("；".join(reasons))
-        self.reasons = reasons
+ContactRefused = coverage.ChangeRefused  # the refusal every console editor raises
 
 
 def _clean(values: dict[str, str | None]) -> dict[str, str | None]:
@@ -42,9 +37,7 @@ async def save(
     channels = coverage.person_channels(
         cleaned["email"], cleaned["phone"], cleaned["telegram_chat_id"], webhook
     )
-    opened = coverage.new_gaps(before, coverage.with_channels(before, person.username, channels))
-    if opened:
-        raise ContactRefused([gap.message for gap in opened])
+    coverage.refuse_new_gaps(before, coverage.with_channels(before, person.username, channels))
     changed = [name for name in FIELDS if getattr(person, name) != cleaned[name]]
     for name in changed:
         setattr(person, name, cleaned[name])

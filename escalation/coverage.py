@@ -93,6 +93,7 @@ class Shift:
     start: str
     end: str
     where: str = ""
+    key: int | None = None  # the duty_shifts row (from_db), for the console's editor
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ class Policy:
     urgencies: tuple[str, ...]
     steps: tuple[dict[str, Any], ...]
     where: str = ""
+    key: int | None = None  # the escalation_policies row (from_db), for the console's editor
 
 
 @dataclass(frozen=True)
@@ -260,11 +262,19 @@ async def from_db(session: Any) -> Setup:
             s.start,
             s.end,
             f"值班表 #{s.id}",
+            s.id,
         )
         for s in (await session.execute(select(DutyShift).order_by(DutyShift.id))).scalars()
     )
     policies = tuple(
-        Policy(by_id[p.org_id].code, p.name, tuple(p.urgencies), tuple(p.steps), f"策略 #{p.id}")
+        Policy(
+            by_id[p.org_id].code,
+            p.name,
+            tuple(p.urgencies),
+            tuple(p.steps),
+            f"策略 #{p.id}",
+            p.id,
+        )
         for p in (
             await session.execute(
                 select(EscalationPolicy)
@@ -559,6 +569,40 @@ def new_gaps(before: Setup, after: Setup) -> list[Gap]:
     that has any, in these words, as `helpline config check` refuses such a file."""
     known = {(g.code, g.message) for g in check(before)}
     return [g for g in check(after) if (g.code, g.message) not in known]
+
+
+class ChangeRefused(ValueError):
+    """A console change is refused; `reasons` are the check's (or the form's) sentences."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("；".join(reasons))
+        self.reasons = reasons
+
+
+def refuse_new_gaps(before: Setup, after: Setup) -> None:
+    """ChangeRefused with the words of every gap the change would open (nothing is saved)."""
+    opened = new_gaps(before, after)
+    if opened:
+        raise ChangeRefused([gap.message for gap in opened])
+
+
+def override_gaps(setup: Setup, org_code: str, username: str, span: tuple[str, str]) -> list[Gap]:
+    """An override hands an organisation's whole duty to one person for a while (`span`: its
+    local start and end, for the words): while it lasts, a step that alerts who is on duty
+    reaches only that person, so they must be active and have an address."""
+    if username in setup.people and _reachable(setup, username):
+        return []
+    return [
+        _gap(
+            "override_unreachable",
+            where=words()["override_where"],
+            org=org_code,
+            org_label=org_label(setup, org_code),
+            staff=username,
+            start=span[0],
+            end=span[1],
+        )
+    ]
 
 
 def with_channels(setup: Setup, username: str, channels: tuple[str, ...]) -> Setup:

@@ -44,7 +44,11 @@ def nav_links(staff: Any) -> list[tuple[str, str]]:
     from triage import permissions as perm
 
     board = [("/console/deadlines", "待办法定报告")] if perm.can_use_queue(staff) else []
-    coverage = [("/console/admin/coverage", "接案与值班覆盖")] if perm.can_administer(staff) else []
+    coverage = (
+        [("/console/admin/coverage", "接案与值班覆盖"), ("/console/admin/rosters", "值班表")]
+        if perm.can_administer(staff)
+        else []
+    )
     return [*board, *coverage, ("/console/alerts", "我的通知")]
 
 
@@ -64,8 +68,9 @@ def routers() -> list[APIRouter]:
     from escalation.routes import router
     from escalation.routes_contacts import router as contacts_router
     from escalation.routes_coverage import router as coverage_router
+    from escalation.routes_roster import router as roster_router
 
-    return [router, console_router, phone_receipts, coverage_router, contacts_router]
+    return [router, console_router, phone_receipts, coverage_router, contacts_router, roster_router]
 
 
 def background_services() -> list[Callable[[], Coroutine[Any, Any, None]]]:
