@@ -58,8 +58,8 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 async def _prepare(pg: str, alerts: int, url: str, lead_seconds: float) -> float:
-    from helpline import dbadmin
-    from helpline.assembly import load_demo
+    from assembly import dbadmin
+    from assembly.wiring import load_demo
     from helpline.db import dispose_engine, session_scope, utcnow
     from tests.escalation.support import queue_alerts
 
@@ -253,10 +253,10 @@ async def _single(reports: int, workers: int, pg: str) -> dict[str, object]:
     """Report to first alert at a local receiver, one emergency report at a time."""
     from sqlalchemy import select
 
+    from assembly import dbadmin, wiring
+    from assembly.wiring import load_demo
     from escalation import setup
     from escalation.models import Delivery
-    from helpline import assembly, dbadmin
-    from helpline.assembly import load_demo
     from helpline.db import dispose_engine, session_scope, utcnow
     from tests.escalation.support import free_port
     from triage.intake import Intake, receive
@@ -279,7 +279,7 @@ async def _single(reports: int, workers: int, pg: str) -> dict[str, object]:
         procs.append(_spawn([__file__, "--receiver", str(port)]))
         await asyncio.to_thread(dbadmin.upgrade)
         await load_demo(ROOT / "data" / "demo" / "config.yaml", "bench-pass-1")
-        assembly.wire_hooks()
+        wiring.wire_hooks()
         async with session_scope() as session:
             await setup.add_channel(
                 session, {"org": "sch-a", "name": "bench", "kind": "webhook", "url": url}

@@ -19,10 +19,10 @@ async def main(n: int, url: str | None) -> None:
     tmp = tempfile.mkdtemp()
     os.environ["HELPLINE_VAR_DIR"] = tmp
     os.environ["HELPLINE_DATABASE_URL"] = url or f"sqlite+aiosqlite:///{tmp}/bench.db"
-    from helpline import dbadmin
+    from assembly import dbadmin
+    from assembly.keyrotation import reencrypt_all
     from helpline.crypto import get_keyring
     from helpline.db import dispose_engine, get_engine, session_scope, utcnow
-    from helpline.keyrotation import reencrypt_all
     from triage.models import Case, Message, Organisation, Reporter
 
     await asyncio.to_thread(dbadmin.upgrade)

@@ -131,10 +131,10 @@ async def _login(client: object, username: str, password: str) -> None:
 async def _measure(renders: int) -> dict[str, tuple[float, float, int]]:
     import httpx
 
-    from helpline import assembly
-    from helpline.app import create_app
+    from assembly import wiring
+    from assembly.app import create_app
 
-    assembly.wire_hooks()
+    wiring.wire_hooks()
     app = create_app()
     results = {}
     for view, url in VIEWS.items():
@@ -164,11 +164,11 @@ async def main(n: int, renders: int, pg: str, keep: bool) -> None:
     os.environ["HELPLINE_CONFIG_FILE"] = ""
     await _admin(pg, f'CREATE DATABASE "{name}"')
     try:
-        from helpline import assembly, dbadmin
+        from assembly import dbadmin, wiring
         from helpline.db import dispose_engine
 
         await asyncio.to_thread(dbadmin.upgrade)
-        await assembly.load_demo(ROOT / "data" / "demo" / "config.yaml", "bench-pass-1")
+        await wiring.load_demo(ROOT / "data" / "demo" / "config.yaml", "bench-pass-1")
         started = time.perf_counter()
         await _fill(n)
         # What autovacuum does soon after a bulk load: statistics and the visibility map.

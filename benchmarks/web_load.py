@@ -144,7 +144,7 @@ def tree(pid: int) -> list[int]:
 
 def command_of(pid: int) -> str:
     raw = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    if "helpline.background" in raw:
+    if "assembly.background" in raw:
         return "background (escalation worker)"
     if "multiprocessing" in raw:
         return "web worker"

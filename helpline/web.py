@@ -21,6 +21,7 @@ CSRF_COOKIE = "hl_csrf"
 SESSION_COOKIE = "hl_staff"  # the staff session (triage signs in; CSRF tokens bind to it)
 CSRF_FIELD = "csrf_token"
 TEMPLATE_DIRS = [Path(__file__).parent / "templates"]
+STATIC_DIR = Path(__file__).parent / "static"  # served at /static by the app
 # The request's database session, committed before the response is sent (FastAPI's default
 # "request" scope commits after it: a browser following a post/redirect/get could read the
 # page before the change was committed, and a failed commit would go unnoticed).

@@ -81,7 +81,7 @@ def demo_generate(
 ) -> None:
     """Fill the database with a realistic, clearly fake year of cases (texts start 【演示】).
 
-    Mounted by the kernel's command line as `helpline demo generate`.
+    Mounted by the assembly's command line as `helpline demo generate`.
     """
     from helpline.db import utcnow
 
@@ -90,11 +90,11 @@ def demo_generate(
 
 
 async def _demo(year: int, seed: int, cases: int) -> int:
-    from helpline import assembly
     from helpline.db import dispose_engine, session_scope
     from registers.demo_data import generate
 
-    assembly.wire_hooks()  # intake's hooks open the statutory reports and escalation chains
+    # The assembly's `demo` group has wired the hooks: intake's hooks open the statutory
+    # reports and escalation chains of the generated cases.
     try:
         with console.status(f"generating {cases} cases for {year}"):
             async with session_scope() as session:

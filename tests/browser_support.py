@@ -47,7 +47,7 @@ class LiveServer:
     def __init__(self) -> None:
         import uvicorn
 
-        from helpline.app import create_app
+        from assembly.app import create_app
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"

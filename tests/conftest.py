@@ -116,10 +116,10 @@ async def session(db_url: str) -> AsyncIterator[object]:
 @pytest_asyncio.fixture
 async def app(db_url: str) -> AsyncIterator[object]:
     """The assembled ASGI app with its hooks wired (background services not started)."""
-    from helpline import assembly
-    from helpline.app import create_app
+    from assembly import wiring
+    from assembly.app import create_app
 
-    assembly.wire_hooks()
+    wiring.wire_hooks()
     yield create_app()
 
 

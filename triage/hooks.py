@@ -1,6 +1,6 @@
 """Hooks through which higher layers act inside triage's transactions and pages.
 
-The assembly (helpline.assembly) registers the higher packages' handlers here, so that a case
+The assembly (assembly.wiring) registers the higher packages' handlers here, so that a case
 opened by intake gets its statutory reports and escalation timers in the SAME transaction, a
 mandatory case cannot close before its reports are recorded, and the case page shows the
 escalation panel, all without triage importing escalation or bot.

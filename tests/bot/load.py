@@ -36,9 +36,9 @@ async def scratch_app(url: str | None) -> object:
     import os
     import tempfile
 
+    from assembly import dbadmin, wiring
+    from assembly.app import create_app
     from bot import texts
-    from helpline import assembly, dbadmin
-    from helpline.app import create_app
     from helpline.settings import PROJECT_ROOT
 
     tmp = tempfile.mkdtemp()
@@ -48,11 +48,11 @@ async def scratch_app(url: str | None) -> object:
     os.environ.setdefault("HELPLINE_MODEL_DIR", str(PROJECT_ROOT / "var" / "models"))
     logging.disable(logging.WARNING)
     await asyncio.to_thread(dbadmin.upgrade)
-    await assembly.load_demo(PROJECT_ROOT / "data" / "demo" / "config.yaml", "bench-pass-1")
+    await wiring.load_demo(PROJECT_ROOT / "data" / "demo" / "config.yaml", "bench-pass-1")
     limits = dict(texts.limits())
     limits["web_reports"] = limits["web_followups"] = {"limit": 10**9, "window_seconds": 60}
     texts.limits = lambda: limits  # type: ignore[assignment]
-    assembly.wire_hooks()
+    wiring.wire_hooks()
     return create_app()
 
 

@@ -108,9 +108,9 @@ async def _crisis(chat: str) -> flow.Answer:
 
 
 async def test_a_child_who_stops_answering_keeps_alert_and_counsellor(db_url: str) -> None:
-    from helpline import assembly
+    from assembly import wiring
 
-    assembly.wire_hooks()
+    wiring.wire_hooks()
     answer = await _crisis("9001")
     assert answer.screening and screening.question("q1") in answer.chat_text()
     # The safety words come first, the question last.
@@ -134,9 +134,9 @@ async def test_a_child_who_stops_answering_keeps_alert_and_counsellor(db_url: st
 
 
 async def test_answers_raise_never_lower_and_stop(db_url: str) -> None:
-    from helpline import assembly
+    from assembly import wiring
 
-    assembly.wire_hooks()
+    wiring.wire_hooks()
     answer = await _crisis("9002")
     case_id, before = answer.case.id, answer.case.urgency
     async with session_scope() as s:
@@ -164,9 +164,9 @@ async def test_answers_raise_never_lower_and_stop(db_url: str) -> None:
 
 
 async def test_other_words_reask_once_then_stop_asking(db_url: str) -> None:
-    from helpline import assembly
+    from assembly import wiring
 
-    assembly.wire_hooks()
+    wiring.wire_hooks()
     answer = await _crisis("9003")
     first = await _crisis("9003")  # another message: not an answer, the question again
     assert first.case.id == answer.case.id and first.screening

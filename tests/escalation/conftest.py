@@ -35,13 +35,13 @@ def clock() -> Clock:
 @pytest_asyncio.fixture
 async def mail(db_url: str, smtp: SmtpSink) -> AsyncIterator[SmtpSink]:
     """The demo configuration (district emergency policy, all by e-mail), SMTP at the sink."""
-    from helpline import assembly
+    from assembly import wiring
     from helpline.settings import reset_settings
 
     os.environ["HELPLINE_SMTP_HOST"] = "127.0.0.1"
     os.environ["HELPLINE_SMTP_PORT"] = str(smtp.port)
     reset_settings()
-    assembly.wire_hooks()
+    wiring.wire_hooks()
     yield smtp
     for name in ("HELPLINE_SMTP_HOST", "HELPLINE_SMTP_PORT"):
         os.environ.pop(name, None)
@@ -51,14 +51,14 @@ async def mail(db_url: str, smtp: SmtpSink) -> AsyncIterator[SmtpSink]:
 @pytest_asyncio.fixture
 async def wired(db_url: str, smtp: SmtpSink, webhook: WebhookReceiver) -> AsyncIterator[dict]:
     """SMTP pointed at the sink, hooks wired, a school policy alerting duty + a webhook group."""
-    from helpline import assembly
+    from assembly import wiring
     from helpline.db import session_scope
     from helpline.settings import reset_settings
 
     os.environ["HELPLINE_SMTP_HOST"] = "127.0.0.1"
     os.environ["HELPLINE_SMTP_PORT"] = str(smtp.port)
     reset_settings()
-    assembly.wire_hooks()
+    wiring.wire_hooks()
     from escalation import setup
 
     async with session_scope() as session:

@@ -19,7 +19,7 @@ from helpline.settings import PROJECT_ROOT
 from tests.escalation.support import free_port
 
 DEMO = PROJECT_ROOT / "data" / "demo" / "config.yaml"
-HELPLINE = [sys.executable, "-m", "helpline.cli"]
+HELPLINE = [sys.executable, "-m", "assembly.cli"]
 
 
 def _run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -36,7 +36,7 @@ def _run(args: list[str], env: dict[str, str] | None = None) -> subprocess.Compl
 def _check(path: Path, *extra: str) -> tuple[int, str, str]:
     from typer.testing import CliRunner
 
-    from helpline.cli import _mount_optional, app
+    from assembly.cli import _mount_optional, app
 
     if not any(group.name == "nlu" for group in app.registered_groups):
         _mount_optional()

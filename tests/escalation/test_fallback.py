@@ -33,14 +33,14 @@ CRISIS = "我真的不想活了，今晚就想从楼上跳下去，活着太痛�
 
 @pytest_asyncio.fixture
 async def mail(db_url: str) -> AsyncIterator[SmtpSink]:
-    from helpline import assembly
+    from assembly import wiring
     from helpline.settings import reset_settings
 
     with SmtpSink() as sink:
         os.environ["HELPLINE_SMTP_HOST"] = "127.0.0.1"
         os.environ["HELPLINE_SMTP_PORT"] = str(sink.port)
         reset_settings()
-        assembly.wire_hooks()
+        wiring.wire_hooks()
         yield sink
     for name in ("HELPLINE_SMTP_HOST", "HELPLINE_SMTP_PORT"):
         os.environ.pop(name, None)

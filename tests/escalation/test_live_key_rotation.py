@@ -101,7 +101,7 @@ async def test_running_service_survives_a_real_rotation(
     env = {**os.environ, "HELPLINE_PORT": str(port), "HELPLINE_PUBLIC_URL": url}
     log = (tmp_path / "serve.log").open("w+")
     server = subprocess.Popen(
-        [sys.executable, "-m", "helpline.cli", "serve"],
+        [sys.executable, "-m", "assembly.cli", "serve"],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=log,
@@ -115,7 +115,7 @@ async def test_running_service_survives_a_real_rotation(
             assert (await _follow_up(before, receipt)).status_code == 200
 
             rotate = subprocess.run(
-                [sys.executable, "-m", "helpline.cli", "keys", "rotate"],
+                [sys.executable, "-m", "assembly.cli", "keys", "rotate"],
                 cwd=PROJECT_ROOT,
                 env=os.environ.copy(),
                 capture_output=True,

@@ -93,9 +93,9 @@ async def test_telegram_button_acknowledges(wired: dict, clock) -> None:  # noqa
 
 
 async def test_group_robot_in_a_chain(db_url: str, clock) -> None:  # noqa: ANN001
-    from helpline import assembly
+    from assembly import wiring
 
-    assembly.wire_hooks()
+    wiring.wire_hooks()
     with WebhookReceiver() as robot:
         async with session_scope() as session:
             await setup.add_channel(

@@ -197,7 +197,7 @@ async def test_alert_retried_delivered_receipted_and_acknowledged_by_key(
         assert call.params["TemplateParamSet"][0] == (await s.get(Case, case_id)).number
 
     # The cloud's receipts: the call was answered, and 1 pressed: the chain stops.
-    from helpline.app import create_app
+    from assembly.app import create_app
 
     transport = httpx.ASGITransport(app=create_app())
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
@@ -318,7 +318,7 @@ async def test_a_call_nobody_answers_is_not_a_delivery(
             ).scalar_one()
 
     assert (await duty_a("sms")).state == "skipped"
-    from helpline.app import create_app
+    from assembly.app import create_app
 
     transport = httpx.ASGITransport(app=create_app())
     base = f"/escalation/phone/{CALLBACK_SECRET}/tencent/voice"

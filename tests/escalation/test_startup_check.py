@@ -85,7 +85,7 @@ async def test_serve_warns_loudly_at_start(db_url: str, tmp_path) -> None:  # no
     env = {**os.environ, "HELPLINE_PORT": str(port), "HELPLINE_SMTP_PORT": str(smtp_port)}
     log = (tmp_path / "serve.log").open("w+")
     server = subprocess.Popen(
-        [sys.executable, "-m", "helpline.cli", "serve"],
+        [sys.executable, "-m", "assembly.cli", "serve"],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=log,

@@ -19,7 +19,7 @@ from triage.models import StaffUser
 def _cli(smtp: SmtpSink, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HELPLINE_SMTP_HOST": "127.0.0.1", "HELPLINE_SMTP_PORT": str(smtp.port)}
     return subprocess.run(
-        [sys.executable, "-m", "helpline.cli", "alerts", "test", *args],
+        [sys.executable, "-m", "assembly.cli", "alerts", "test", *args],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,

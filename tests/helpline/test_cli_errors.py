@@ -12,7 +12,7 @@ import pytest
 
 from helpline.settings import PROJECT_ROOT
 
-HELPLINE = [sys.executable, "-m", "helpline.cli"]
+HELPLINE = [sys.executable, "-m", "assembly.cli"]
 
 
 def _run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:

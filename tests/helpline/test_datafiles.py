@@ -13,7 +13,7 @@ from helpline.settings import PROJECT_ROOT
 PACKAGES = ("helpline", "nlu", "triage", "escalation", "registers", "bot")
 # Not data/ files a package keeps reading: the training corpus (read once per training run,
 # too large to keep) and the demo configuration (read once by `helpline demo load`).
-OWN_READERS = {"helpline/datafiles.py", "nlu/training_data.py", "helpline/assembly.py"}
+OWN_READERS = {"helpline/datafiles.py", "nlu/training_data.py", "assembly/wiring.py"}
 
 
 def test_a_file_is_parsed_once_and_shared(tmp_path: Path) -> None:

@@ -58,7 +58,7 @@ async def _count_under(key_id: str) -> int:
 
 
 def _rotate_cmd() -> list[str]:
-    return [sys.executable, "-m", "helpline.cli", "keys", "rotate", "--batch", "20"]
+    return [sys.executable, "-m", "assembly.cli", "keys", "rotate", "--batch", "20"]
 
 
 @pytest.mark.slow

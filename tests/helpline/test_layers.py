@@ -15,7 +15,7 @@ import pytest
 
 from helpline.settings import PROJECT_ROOT
 
-PACKAGES = ("helpline", "nlu", "triage", "escalation", "registers", "bot")
+PACKAGES = ("helpline", "nlu", "triage", "escalation", "registers", "bot", "assembly")
 LINT = Path(sys.executable).with_name("lint-imports")
 
 
@@ -59,6 +59,8 @@ def test_the_tree_keeps_its_layers(lint_available: None, tmp_path: Path) -> None
         ("nlu/labels.py", "import triage.models  # noqa\n"),
         ("escalation/roster.py", "import bot.models  # noqa\n"),
         ("helpline/crypto.py", "import triage.models  # noqa\n"),
+        ("helpline/db.py", "import assembly.tables  # noqa\n"),
+        ("registers/cli.py", "from assembly import wiring  # noqa\n"),
     ],
 )
 def test_an_upward_import_breaks_the_contract(

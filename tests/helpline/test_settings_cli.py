@@ -5,7 +5,7 @@ import sys
 
 from helpline.settings import PROJECT_ROOT
 
-HELPLINE = [sys.executable, "-m", "helpline.cli"]
+HELPLINE = [sys.executable, "-m", "assembly.cli"]
 
 
 def _run(args, env_extra, **kw):

@@ -24,9 +24,9 @@ NOTE = "【演示】内部备注：约谈了同学甲乙"
 
 async def _cases() -> list[int]:
     """Two cases at sch-a (one bullying) and four at sch-b, all in October 2025."""
-    from helpline import assembly
+    from assembly import wiring
 
-    assembly.wire_hooks()
+    wiring.wire_hooks()
     plan = [(BULLY, "sch-a"), (FRAUD, "sch-a")] + [(FRAUD, "sch-b")] * 4
     ids = []
     async with session_scope() as session:

@@ -37,9 +37,9 @@ WORDS = yaml.safe_load((PROJECT_ROOT / "data/vocabulary.yaml").read_text("utf-8"
 
 
 async def _generate(year: int) -> int:
-    from helpline import assembly
+    from assembly import wiring
 
-    assembly.wire_hooks()
+    wiring.wire_hooks()
     async with session_scope() as session:
         return await generate(session, year, SEED, YEAR_CASES)
 

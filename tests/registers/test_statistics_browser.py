@@ -23,9 +23,9 @@ SHOTS = PROJECT_ROOT / "docs" / "screenshots"
 
 
 async def _setup() -> tuple[str, dict[str, str]]:
-    from helpline import assembly
+    from assembly import wiring
 
-    assembly.wire_hooks()
+    wiring.wire_hooks()
     async with session_scope() as session:
         await generate(session, utcnow().year - 1, 7, 150)
     async with session_scope() as session:

@@ -130,7 +130,7 @@ async def test_verify_command_names_the_rewrite(db_url: str, tmp_path) -> None: 
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "helpline.cli",
+        "assembly.cli",
         "audit",
         "verify",
         cwd=PROJECT_ROOT,

@@ -36,10 +36,10 @@ path_value = st.integers(-3, 40).map(str) | st.sampled_from(["9" * 25, "%00", "a
 
 
 def _form_routes() -> list[tuple[str, list[str]]]:
-    from helpline import assembly
+    from assembly import wiring
 
     routes = []
-    for route in (r for router in assembly.routers() for r in router.routes):
+    for route in (r for router in wiring.routers() for r in router.routes):
         if isinstance(route, APIRoute) and "POST" in route.methods and route.path not in SKIP:
             own = [getattr(p, "alias", p.name) for p in route.dependant.body_params]
             routes.append((route.path, own))
@@ -70,10 +70,10 @@ def test_no_form_route_answers_5xx(db_url: str) -> None:
 
 
 def _run(loop: asyncio.AbstractEventLoop) -> None:
-    from helpline import assembly
-    from helpline.app import create_app
+    from assembly import wiring
+    from assembly.app import create_app
 
-    assembly.wire_hooks()
+    wiring.wire_hooks()
     app = create_app()
     routes = _form_routes()
     assert len(routes) >= 20, routes  # every form route is found

@@ -13,8 +13,8 @@ import time
 import httpx
 import uvicorn
 
+from assembly.app import create_app
 from helpline.accesslog import server_config
-from helpline.app import create_app
 from helpline.db import dispose_engine
 from helpline.logs import configure_logging
 from tests.browser_support import free_port

@@ -12,9 +12,9 @@ SCHOOL_NAT = "198.51.100.200"
 
 
 async def _codes(n: int) -> list[str]:
-    from helpline import assembly
+    from assembly import wiring
 
-    assembly.wire_hooks()
+    wiring.wire_hooks()
     codes = []
     async with session_scope() as session:
         for i in range(n):

@@ -11,7 +11,7 @@ from tests.support.web import DEMO_PASSWORD
 
 def migrate_and_seed(url: str) -> None:
     """Migrate the database at `url`, make it HELPLINE_DATABASE_URL, load the demo into it."""
-    from helpline import dbadmin
+    from assembly import dbadmin
     from helpline.settings import reset_settings
 
     dbadmin.upgrade(url)
@@ -19,7 +19,7 @@ def migrate_and_seed(url: str) -> None:
     reset_settings()
 
     async def seed() -> None:
-        from helpline.assembly import load_demo
+        from assembly.wiring import load_demo
         from helpline.db import dispose_engine
 
         try:

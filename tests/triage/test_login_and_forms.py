@@ -11,7 +11,7 @@ import os
 
 from sqlalchemy import func, select, update
 
-from helpline import assembly
+from assembly import wiring
 from helpline.db import session_scope
 from helpline.settings import reset_settings
 from tests.support.web import DEMO_PASSWORD, csrf_from, login
@@ -173,7 +173,7 @@ async def test_forged_posts_to_every_console_form_are_refused_and_change_nothing
     ids["delivery_id"] = 999_999  # the CSRF check comes first: no delivery needed
     routes = {
         route.path
-        for router in assembly.routers()
+        for router in wiring.routers()
         for route in router.routes
         if route.path.startswith("/console")
         and "POST" in (getattr(route, "methods", None) or ())

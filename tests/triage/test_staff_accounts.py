@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from helpline import assembly
+from assembly import wiring
 from helpline.audit import AuditEvent
 from helpline.db import session_scope
 from tests.support.web import DEMO_PASSWORD, csrf_from, login
@@ -93,7 +93,7 @@ def _console_pages() -> list[str]:
     return sorted(
         {
             route.path
-            for router in assembly.routers()
+            for router in wiring.routers()
             for route in router.routes
             if route.path.startswith("/console")
             and "GET" in getattr(route, "methods", set())

@@ -26,8 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from assembly.tables import metadata
 from helpline.crypto import PREFIX, EncryptedText, KeyRing
-from helpline.tables import metadata
 
 
 @dataclass(frozen=True)

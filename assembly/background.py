@@ -1,7 +1,7 @@
 """The background services (escalation worker, Telegram poller, audit checkpoints) in a process
 of their own: `helpline serve --workers N` runs this once beside its N web processes.
 
-    python -m helpline.background
+    python -m assembly.background
 """
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ import signal
 
 
 async def run() -> None:
-    from helpline import assembly
+    from assembly import wiring
     from helpline.db import dispose_engine
 
-    assembly.wire_hooks()
+    wiring.wire_hooks()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    tasks = [asyncio.create_task(start()) for start in assembly.background_services()]
+    tasks = [asyncio.create_task(start()) for start in wiring.background_services()]
     try:
         await stop.wait()
     finally:

@@ -7,10 +7,10 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from assembly.tables import metadata
 from helpline.crypto import EncryptedText
 from helpline.db import create_engine
 from helpline.settings import get_settings
-from helpline.tables import metadata
 
 
 def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:

@@ -1,4 +1,5 @@
-"""The `helpline` command line."""
+"""The `helpline` command line: the kernel's commands (config, db, keys, audit, demo, serve) and
+the commands each package's plugin contributes."""
 
 from __future__ import annotations
 
@@ -32,6 +33,15 @@ app.add_typer(demo_app, name="demo")
 console = Console(stderr=True)
 
 
+@demo_app.callback()
+def _demo_group() -> None:
+    # Generated cases go through intake, whose hooks open their statutory reports and
+    # escalation chains: the higher packages' handlers must be hung before any demo command.
+    from assembly.wiring import wire_hooks
+
+    wire_hooks()
+
+
 def _mount_optional() -> None:
     """Sub-commands owned by the higher packages."""
     from escalation.cli import config_check
@@ -43,7 +53,7 @@ def _mount_optional() -> None:
     nlu_app.command("export-feedback")(export_feedback)
     demo_app.command("generate")(demo_generate)
     app.add_typer(nlu_app, name="nlu", help="Chinese message understanding.")
-    from helpline.assembly import extra_cli_commands
+    from assembly.wiring import extra_cli_commands
 
     for name, command in extra_cli_commands():
         if isinstance(command, typer.Typer):
@@ -61,7 +71,7 @@ def config_show() -> None:
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "heads") -> None:
     """Apply the database migrations."""
-    from helpline import dbadmin
+    from assembly import dbadmin
 
     dbadmin.upgrade(revision=revision)
     typer.echo("database is up to date")
@@ -74,9 +84,9 @@ def keys_rotate(batch: int = typer.Option(500, min=1)) -> None:
 
 
 async def _rotate(batch: int) -> None:
+    from assembly.keyrotation import count_stale, reencrypt_all
     from helpline.crypto import RELOAD_CHECK_SECONDS, get_keyring
     from helpline.db import dispose_engine, get_engine
-    from helpline.keyrotation import count_stale, reencrypt_all
 
     ring, engine = get_keyring(), get_engine()
     stale = await count_stale(engine, ring)
@@ -163,8 +173,8 @@ def demo_load(
     ),
 ) -> None:
     """Create the demo district, schools, staff, rosters and policies; print new logins."""
+    from assembly.wiring import load_demo
     from escalation.cli import check_report
-    from helpline.assembly import load_demo
 
     path = config or get_settings().data_dir / "demo" / "config.yaml"
     _refuse_gaps(*check_report(path), allow_gaps)
@@ -213,9 +223,9 @@ def serve(
     """Run the web app, the Telegram bot (when a token is set) and the escalation worker."""
     import uvicorn
 
+    from assembly.app import create_app
     from escalation.cli import check_database
     from helpline.accesslog import server_config
-    from helpline.app import create_app
     from helpline.db import dispose_engine
     from helpline.logs import configure_logging
 
@@ -250,12 +260,12 @@ def _serve_processes(host: str, port: int, workers: int) -> None:
     from helpline.accesslog import server_options
 
     background = subprocess.Popen(  # noqa: S603 - this interpreter, a fixed module
-        [sys.executable, "-m", "helpline.background"], env=dict(os.environ)
+        [sys.executable, "-m", "assembly.background"], env=dict(os.environ)
     )
     os.environ["HELPLINE_BACKGROUND_SERVICES"] = "false"
     try:
         uvicorn.run(
-            "helpline.app:create_app",
+            "assembly.app:create_app",
             factory=True,
             host=host,
             port=port,
@@ -272,7 +282,7 @@ def _warn_at_start() -> None:
     does not answer): on the terminal and in the log, at WARNING."""
     import logging
 
-    from helpline.assembly import startup_warnings
+    from assembly.wiring import startup_warnings
     from helpline.db import dispose_engine
 
     async def check() -> list[str]:

@@ -1,4 +1,5 @@
-"""The ASGI application factory: web form, console, Telegram webhook, background workers."""
+"""The ASGI application factory: every package's routes, the middleware, the error pages, and the
+background services started with the app."""
 
 from __future__ import annotations
 
@@ -16,22 +17,22 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from helpline import assembly
+from assembly import wiring
 from helpline.accesslog import AccessLog, route_pattern
 from helpline.boundary import Boundary, form_limits, limits
 from helpline.datafiles import data_yaml
 from helpline.db import dispose_engine
 from helpline.settings import get_settings
-from helpline.web import SecurityHeaders, is_staff_path, templates_for
+from helpline.web import STATIC_DIR, SecurityHeaders, is_staff_path, templates_for
 
 log = logging.getLogger(__name__)
-_templates = templates_for()
+_templates = templates_for(Path(__file__).parent / "templates")  # the error pages
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    assembly.wire_hooks()
-    services = assembly.background_services() if get_settings().background_services else []
+    wiring.wire_hooks()
+    services = wiring.background_services() if get_settings().background_services else []
     tasks = [asyncio.create_task(start()) for start in services]
     log.info("service started", extra={"background_services": len(tasks)})
     try:
@@ -57,8 +58,8 @@ def create_app() -> FastAPI:
     app.add_middleware(Boundary, too_large=_too_large)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog)
-    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    for router in assembly.routers():
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for router in wiring.routers():
         app.include_router(router)
     # Starlette's class: routing's own 404/405 are raised as that, not as FastAPI's subclass.
     app.add_exception_handler(StarletteHTTPException, _http_error)
