@@ -8,8 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '[%3d s] %s\n' "$SECONDS" "$*"; }
 
-step "1/5 Python environment in .venv (first run: about 2 minutes from pip's cache; then a no-op)"
-bash scripts/setup.sh
+step "1/5 Python environment in .venv, without the test tools (first run: about 1-2 minutes from pip's cache; then a no-op)"
+bash scripts/setup.sh --runtime
 export PATH="$PWD/.venv/bin:$PATH"
 
 step "2/5 database migrations (a few seconds)"
