@@ -170,3 +170,46 @@ def config_check(
     else:
         typer.echo("\n".join(lines), err=code == 2)
     raise typer.Exit(code)
+
+
+def config_export(
+    out: Path = typer.Option(
+        None, "--out", help="file to write (in an existing folder; default: standard output)"
+    ),
+) -> None:
+    """Write the configuration in force (as edited in the console) as YAML in the format of
+    data/demo/config.yaml; `helpline demo load --config FILE` loads it back. It holds alert
+    addresses: the file is created readable by its owner only."""
+    import asyncio
+    import os
+
+    from escalation.export import dump, export_config
+    from helpline.clierrors import CommandError
+    from helpline.db import dispose_engine, session_scope
+
+    if out is not None and not out.parent.is_dir():
+        # Creating it could put a folder at the root of the file system on a typo.
+        raise CommandError(
+            f"the folder {out.parent} does not exist", "create it first, or name another --out"
+        )
+
+    async def run() -> str:
+        try:
+            async with session_scope() as session:
+                return dump(await export_config(session))
+        except LookupError:
+            raise CommandError(
+                "the database holds no configuration (no district)",
+                "load one first: helpline demo load --config FILE",
+            ) from None
+        finally:
+            await dispose_engine()
+
+    text = asyncio.run(run())
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    typer.echo(str(out), err=True)

@@ -86,9 +86,9 @@ def startup_checks() -> list[Callable[[], Coroutine[Any, Any, list[str]]]]:
 
 
 def cli_commands() -> list[tuple[str, Callable[..., Any]]]:
-    from escalation.cli import alerts_app, worker
+    from escalation.cli import alerts_app, config_export, worker
 
-    return [("worker", worker), ("alerts", alerts_app)]
+    return [("worker", worker), ("alerts", alerts_app), ("config-export", config_export)]
 
 
 async def load_demo(

@@ -48,6 +48,9 @@ async def load_orgs_and_staff(
             password_hash=hash_password(pw),
             totp_secret=totp,
             email=entry.get("email"),
+            phone=entry.get("phone"),
+            telegram_chat_id=entry.get("telegram_chat_id"),
+            active=bool(entry.get("active", True)),
             # A password the operator chose (--password) is theirs already; one made up here
             # and printed on the terminal must be replaced at first sign-in, as an
             # administrator's one-time password is.
