@@ -25,7 +25,7 @@ from tests.support.web import BACKEND, PG_HOST
 from triage.models import Organisation, Role, StaffUser
 from triage.policy import URGENCY_ORDER
 
-HELPLINE = [sys.executable, "-m", "helpline.cli"]
+HELPLINE = [sys.executable, "-m", "assembly.cli"]
 
 
 def _bare(setup: coverage.Setup) -> coverage.Setup:
@@ -67,7 +67,7 @@ async def _edit_in_console_terms() -> None:
 
 async def _empty_database() -> tuple[str, str | None]:
     """A migrated database with nothing in it: (url, PostgreSQL name to drop)."""
-    from helpline import dbadmin
+    from assembly import dbadmin
 
     if BACKEND == "postgresql":
         import asyncpg
@@ -102,7 +102,7 @@ async def _drop(name: str | None) -> None:
 
 
 async def test_the_export_round_trips_through_an_empty_database(db_url: str, tmp_path) -> None:  # noqa: ANN001
-    from helpline.assembly import load_demo
+    from assembly.wiring import load_demo
 
     await _edit_in_console_terms()
     async with session_scope() as s:
