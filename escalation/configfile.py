@@ -174,6 +174,18 @@ def parse(text: str, path: Path) -> ConfigFile:
     return ConfigFile(path, data, lines)
 
 
+def check_policy(policy: dict[str, Any]) -> dict[str, Any]:
+    """One escalation policy (as the console's editor builds it) checked field by field as an
+    entry of a configuration file's escalation_policies is; ConfigFileError in the same words."""
+    where = Path("escalation_policies")
+    node = yaml.compose(yaml.safe_dump([policy], allow_unicode=True), Loader=yaml.SafeLoader)
+    lines: dict[Where, int] = {}
+    spec = SCHEMA.fields["escalation_policies"]
+    data = {"escalation_policies": _walk(where, node, spec, ("escalation_policies",), lines)}
+    _check_steps(where, data, {})
+    return data["escalation_policies"][0]
+
+
 def _check_steps(path: Path, data: dict[str, Any], lines: dict[Where, int]) -> None:
     for p, policy in enumerate(data.get("escalation_policies") or []):
         for s, step in enumerate(policy["steps"]):

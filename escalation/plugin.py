@@ -45,7 +45,11 @@ def nav_links(staff: Any) -> list[tuple[str, str]]:
 
     board = [("/console/deadlines", "待办法定报告")] if perm.can_use_queue(staff) else []
     coverage = (
-        [("/console/admin/coverage", "接案与值班覆盖"), ("/console/admin/rosters", "值班表")]
+        [
+            ("/console/admin/coverage", "接案与值班覆盖"),
+            ("/console/admin/rosters", "值班表"),
+            ("/console/admin/policies", "升级策略"),
+        ]
         if perm.can_administer(staff)
         else []
     )
@@ -68,9 +72,18 @@ def routers() -> list[APIRouter]:
     from escalation.routes import router
     from escalation.routes_contacts import router as contacts_router
     from escalation.routes_coverage import router as coverage_router
+    from escalation.routes_policies import router as policy_router
     from escalation.routes_roster import router as roster_router
 
-    return [router, console_router, phone_receipts, coverage_router, contacts_router, roster_router]
+    return [
+        router,
+        console_router,
+        phone_receipts,
+        coverage_router,
+        contacts_router,
+        roster_router,
+        policy_router,
+    ]
 
 
 def background_services() -> list[Callable[[], Coroutine[Any, Any, None]]]:
