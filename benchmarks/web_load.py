@@ -9,9 +9,13 @@ starts `helpline serve --workers N` on a free port (N web processes; with N > 1 
 worker runs in a process of its own, else inside the web process, as in production), waits for
 /healthz, then runs `--clients` concurrent reporters in THIS process, each with its own cookie
 and form token, posting ordinary bullying reports (each carries a marker) until `--reports`
-are sent. Afterwards it checks, through the service's own code and keys, that every report is
-stored exactly once, and prints JSON: reports/s, latency p50/p99/max, errors, the load average
-before and after, and the resident memory of each server process at the end.
+are sent. E-mail alerts go to a local SMTP receiver (aiosmtpd, in this process) so that the
+escalation worker delivers them as in production: with no mail server, every alert would fail
+and be retried for as long as its chain lives (issue 13), and the service's CPU would measure
+that retry storm, not the reports. Afterwards it checks, through the service's own code and
+keys, that every report is stored exactly once, and prints JSON: reports/s, latency p50/p99/max,
+errors, the alert e-mails received, the load average before and after, and the resident memory
+of each server process at the end.
 
 The per-address limit of web reports (data/bot/limits.yaml, 30 per 10 minutes) would stop one
 load generator at once: the run uses a copy of data/ with that one limit lifted.
@@ -39,6 +43,9 @@ import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+
+from tests.escalation.support import SmtpSink  # noqa: E402
 
 TEXT = "编号{marker}：班上同学经常欺负我，今天又把我的书包扔进了垃圾桶"
 MARKER = re.compile(r"编号([LW]\d+)：")
@@ -187,6 +194,17 @@ async def load(
     return latencies, errors, time.monotonic() - started
 
 
+async def settled(count: Callable[[], int], quiet: float = 5.0, limit: float = 180.0) -> float:
+    """Seconds until `count` stops growing for `quiet` seconds (at most `limit`)."""
+    started = last_change = time.monotonic()
+    seen = count()
+    while time.monotonic() - last_change < quiet and time.monotonic() - started < limit:
+        await asyncio.sleep(0.2)
+        if count() != seen:
+            seen, last_change = count(), time.monotonic()
+    return round(last_change - started, 1)
+
+
 async def stored_markers(env: dict[str, str]) -> dict[str, int]:
     """Every report's marker as stored (decrypted with the service's own key file)."""
     os.environ.update(env)
@@ -241,6 +259,8 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
     else:
         url = f"sqlite+aiosqlite:///{tmp}/load.db"
     env = scratch_env(tmp, url)
+    smtp = SmtpSink().__enter__()
+    env.update(HELPLINE_SMTP_HOST="127.0.0.1", HELPLINE_SMTP_PORT=str(smtp.port))
     server = None
     try:
         await asyncio.to_thread(prepare, env)
@@ -260,6 +280,8 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
         latencies, errors, seconds = await load(base, args.clients, args.reports)
         cpu_used, own_used = cpu_seconds(processes) - cpu_before, time.process_time() - own_before
         load_after = os.getloadavg()
+        emails_at_end = len(smtp.messages)
+        alerts_settled = await settled(lambda: len(smtp.messages))
         memory = {f"{command_of(p)} {p}": rss_mib(p) for p in tree(server.pid)}
     finally:
         if server is not None:
@@ -268,6 +290,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
                 server.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, signal.SIGKILL)
+        smtp.__exit__(None, None, None)
     size_after = await database_bytes(args.pg, name)
     markers = {m: c for m, c in (await stored_markers(env)).items() if m.startswith("L")}
     expected = {f"L{n}" for n in range(args.reports)}
@@ -290,6 +313,11 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
         "stored": sum(markers.values()),
         "stored_twice": sum(1 for c in markers.values() if c > 1),
         "missing": len(expected - set(markers)),
+        # The escalation worker shares the service's CPU with the burst: how many alert e-mails
+        # were out when the last report was answered, and how long the rest took afterwards.
+        "alert_emails_at_end_of_load": emails_at_end,
+        "alert_emails_received": len(smtp.messages),
+        "alert_emails_settled_seconds_after_load": alerts_settled,
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in load_after],
         "rss_mib": memory,
