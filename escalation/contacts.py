@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation import coverage
+from escalation import audited, coverage
 from escalation.models import AlertProfile
-from helpline import audit
 from triage.models import StaffUser
 
 FIELDS = ("email", "phone", "telegram_chat_id")
@@ -38,17 +37,6 @@ async def save(
         cleaned["email"], cleaned["phone"], cleaned["telegram_chat_id"], webhook
     )
     coverage.refuse_new_gaps(before, coverage.with_channels(before, person.username, channels))
-    changed = [name for name in FIELDS if getattr(person, name) != cleaned[name]]
-    for name in changed:
-        setattr(person, name, cleaned[name])
-    if changed:
-        await session.flush()
-        await audit.record(
-            session,
-            f"staff:{admin.id}",
-            "staff.contact_changed",
-            "staff",
-            person.id,
-            fields=changed,
-        )
-    return changed
+    return await audited.set_fields(
+        session, admin, person, cleaned, "staff.contact_changed", "staff"
+    )

@@ -17,9 +17,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation import configfile, coverage
+from escalation import audited, configfile, coverage
 from escalation.models import EscalationPolicy
-from helpline import audit
 from triage import permissions as perm
 from triage.models import StaffUser
 
@@ -119,12 +118,4 @@ async def save(
         "reack_minutes": entry.get("reack_minutes"),
         "steps": [dict(step) for step in entry["steps"]],
     }
-    changed = [name for name, value in values.items() if getattr(policy, name) != value]
-    for name in changed:
-        setattr(policy, name, values[name])
-    if changed:
-        await session.flush()
-        await audit.record(
-            session, f"staff:{admin.id}", "policy.changed", "policy", policy.id, fields=changed
-        )
-    return changed
+    return await audited.set_fields(session, admin, policy, values, "policy.changed", "policy")

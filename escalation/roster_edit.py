@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation import configfile, coverage, roster
+from escalation import audited, configfile, coverage, roster
 from escalation.models import DutyOverride, DutyShift
 from helpline import audit
 from helpline.datafiles import data_yaml
@@ -178,16 +178,9 @@ async def change_shift(
         "start": form.start,
         "end": form.end,
     }
-    changed = [name for name, value in values.items() if getattr(shift, name) != value]
-    for name in changed:
-        setattr(shift, name, values[name])
-    if changed:
-        await session.flush()
-        await _record(
-            session, admin, "roster.shift_changed", "duty_shift", shift.id, org=org.code,
-            fields=changed,
-        )  # fmt: skip
-    return changed
+    return await audited.set_fields(
+        session, admin, shift, values, "roster.shift_changed", "duty_shift", org=org.code
+    )
 
 
 async def remove_shift(

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation import coverage, roster_edit
+from escalation import coverage, roster_edit, school_edit
 from escalation.web import render
 from helpline.web import DbSession, check_csrf
 from triage import admin
@@ -211,3 +211,69 @@ async def remove_override(
         return "override_removed"
 
     return await _apply(request, staff, session, org, {}, change)
+
+
+@router.get("/{code}/school")
+async def school_page(
+    request: Request,
+    code: str,
+    staff: StaffUser = Depends(current_staff),
+    session: AsyncSession = DbSession,
+) -> Response:
+    return await _school_page(request, staff, session, await _school(session, staff, code))
+
+
+async def _school(session: AsyncSession, staff: StaffUser, code: str) -> Organisation:
+    org = await _org(session, staff, code)
+    if not school_edit.is_school(org):
+        raise HTTPException(status_code=404, detail="没有找到这个学校。")
+    return org
+
+
+async def _school_page(
+    request: Request,
+    staff: StaffUser,
+    session: AsyncSession,
+    school: Organisation,
+    status_code: int = 200,
+    reasons: list[str] | None = None,
+    typed: dict[str, Any] | None = None,
+) -> Response:
+    people, channels = await school_edit.contacts(session, school)
+    msg = request.query_params.get("msg")
+    return render(
+        request,
+        "escalation/school.html",
+        staff,
+        status_code=status_code,
+        school=school,
+        district=await session.get(Organisation, school.parent_id),
+        people=people,
+        channels=channels,
+        values=typed or {"name": school.name, "fallback": bool(school.coverage_fallback)},
+        notice=roster_edit.words()["messages"].get(msg or ""),
+        reasons=reasons or [],
+        refused_lead=roster_edit.words()["refused"],
+    )
+
+
+@router.post("/{code}/school")
+async def save_school(
+    request: Request,
+    code: str,
+    name: str = Form("", max_length=400),
+    fallback: bool = Form(False),
+    csrf_token: str = Form(""),
+    staff: StaffUser = Depends(current_staff),
+    session: AsyncSession = DbSession,
+) -> Response:
+    check_csrf(request, csrf_token)
+    school = await _school(session, staff, code)
+    try:
+        await school_edit.save(session, staff, school, name, fallback)
+    except school_edit.ChangeRefused as refused:
+        typed = {"name": name, "fallback": fallback}
+        return await _school_page(request, staff, session, school, 400, refused.reasons, typed)
+    return RedirectResponse(
+        f"/console/admin/rosters/{school.code}/school?msg=school_saved", status_code=303
+    )
