@@ -154,7 +154,7 @@ async def _received(url: str) -> Counter[int]:
 
 
 async def main(alerts: int, workers: int, pg: str) -> dict[str, object]:
-    from tests.escalation.support import free_port
+    from tests.support.processes import free_port
 
     name = f"hl_bench_{uuid.uuid4().hex[:8]}"
     await _admin(pg, f'CREATE DATABASE "{name}"')
@@ -258,7 +258,7 @@ async def _single(reports: int, workers: int, pg: str) -> dict[str, object]:
     from escalation import setup
     from escalation.models import Delivery
     from helpline.db import dispose_engine, session_scope, utcnow
-    from tests.escalation.support import free_port
+    from tests.support.processes import free_port
     from triage.intake import Intake, receive
 
     name = f"hl_bench_{uuid.uuid4().hex[:8]}"

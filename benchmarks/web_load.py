@@ -37,7 +37,6 @@ import os  # noqa: E402
 import re  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
-import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -46,16 +45,11 @@ import uuid  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 
 from tests.escalation.support import SmtpSink  # noqa: E402
+from tests.support.processes import free_port  # noqa: E402
 
 TEXT = "编号{marker}：班上同学经常欺负我，今天又把我的书包扔进了垃圾桶"
 MARKER = re.compile(r"编号([LW]\d+)：")
 HELPLINE = str(ROOT / ".venv" / "bin" / "helpline")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def scratch_env(tmp: Path, url: str) -> dict[str, str]:

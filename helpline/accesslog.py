@@ -14,6 +14,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from helpline.settings import get_settings
+
 log = logging.getLogger("helpline.access")
 
 
@@ -55,7 +57,8 @@ class AccessLog:
 
 def server_config(app: Any, host: str, port: int) -> Any:
     """Uvicorn's settings for the service: no access log of its own (see above), its loggers
-    through ours, and client addresses as the socket gives them (no proxy headers)."""
+    through ours, and client addresses as the socket gives them, or as X-Forwarded-For gives
+    them when the socket's peer is one of `trusted_proxies`."""
     import uvicorn
 
     return uvicorn.Config(app, host=host, port=port, **server_options())
@@ -63,4 +66,11 @@ def server_config(app: Any, host: str, port: int) -> Any:
 
 def server_options() -> dict[str, Any]:
     """What `server_config` sets besides the app and the address (also for several workers)."""
-    return {"log_config": None, "access_log": False, "proxy_headers": False}
+    proxies = get_settings().proxy_networks
+    # uvicorn takes the right-most address of X-Forwarded-For that is not a trusted proxy.
+    return {
+        "log_config": None,
+        "access_log": False,
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": proxies or None,
+    }

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -74,6 +75,11 @@ class Settings(BaseSettings):
     # process; off in the web processes of `helpline serve --workers N` (one process of their
     # own runs them) and on app nodes whose escalation workers run apart (docs/deployment.md).
     background_services: bool = True
+    # Reverse proxies whose X-Forwarded-For names the client (addresses or networks, comma
+    # separated, e.g. "10.0.0.5,10.1.0.0/16"). Behind a proxy the socket's address is the
+    # proxy's, so every per-address limit would count a whole district as one client; from any
+    # other peer the header is ignored, so a client cannot choose its own address.
+    trusted_proxies: str = ""
 
     telegram_token: SecretStr | None = None
     telegram_base_url: str = "https://api.telegram.org/bot"
@@ -125,6 +131,20 @@ class Settings(BaseSettings):
 
     timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"not an address or network: {item!r}") from None
+        return value
+
+    @property
+    def proxy_networks(self) -> list[str]:
+        return [part.strip() for part in self.trusted_proxies.split(",") if part.strip()]
 
     @classmethod
     def settings_customise_sources(

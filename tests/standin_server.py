@@ -11,7 +11,7 @@ from typing import Any, Self
 
 import uvicorn
 
-from tests.browser_support import free_port
+from tests.support.processes import free_port
 
 
 class ThreadedServer:

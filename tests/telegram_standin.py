@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,6 +27,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.support.processes import free_port
 
 BOT_USER = {
     "id": 700000001,
@@ -78,18 +79,12 @@ class _State:
         self.changed = threading.Condition(self.lock)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class TelegramStandin:
     """The Bot API on 127.0.0.1:<free port>; use as a context manager or start()/stop()."""
 
     def __init__(self, token: str = "123456:standin-token") -> None:
         self.token = token
-        self.port = _free_port()
+        self.port = free_port()
         self.state = _State()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None

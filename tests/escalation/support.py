@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -24,16 +23,11 @@ from starlette.routing import Route
 
 from escalation.models import Delivery, Escalation, Timer
 from helpline.db import session_scope
+from tests.support.processes import free_port
 from triage.intake import Intake, receive
 
 if TYPE_CHECKING:
     from escalation.worker import Worker
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Clock:

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from helpline.settings import PROJECT_ROOT
-from tests.escalation.support import free_port
+from tests.support.processes import free_port
 
 DEMO = PROJECT_ROOT / "data" / "demo" / "config.yaml"
 HELPLINE = [sys.executable, "-m", "assembly.cli"]

@@ -12,7 +12,7 @@ import pytest
 import pytest_asyncio
 
 from escalation import http1
-from tests.escalation.support import free_port
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.asyncio
 

@@ -23,9 +23,9 @@ from escalation.models import Timer
 from helpline.crypto import get_keyring
 from helpline.db import dispose_engine, session_scope, utcnow
 from helpline.settings import PROJECT_ROOT
-from tests.browser_support import free_port
 from tests.escalation.conftest import TEACHER_ABUSE
 from tests.helpline.test_key_rotation import own_key_ring  # noqa: F401 - fixture
+from tests.support.processes import free_port
 from tests.support.web import DEMO_PASSWORD
 from triage.intake import Intake, receive
 from triage.models import Message, StaffUser

@@ -12,8 +12,8 @@ import sys
 from escalation.channel_check import channel_problems
 from helpline.db import dispose_engine, session_scope
 from helpline.settings import PROJECT_ROOT, reset_settings
-from tests.browser_support import free_port
 from tests.escalation.test_live_key_rotation import _wait_http
+from tests.support.processes import free_port
 from tests.telegram_standin import TelegramStandin
 
 TOKEN = "123456:standin-token"

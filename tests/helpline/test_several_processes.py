@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from sqlalchemy import func, select
 
 from helpline.db import session_scope
 from helpline.settings import PROJECT_ROOT
+from tests.support.processes import free_port, wait_healthy
 from tests.support.web import BACKEND, csrf_from, login
 from triage.models import Case, Message, StaffUser
 
@@ -37,30 +37,10 @@ MARKER = re.compile(r"编号(P\d-\d+)：")
 PER_PROCESS = 20  # 40 reports from one address; data/bot/limits.yaml lets 30 through
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.update(HELPLINE_BACKGROUND_SERVICES="false", HELPLINE_LOG_LEVEL="WARNING")
     return env
-
-
-async def _healthy(base: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 240
-    async with httpx.AsyncClient(base_url=base) as client:
-        while time.monotonic() < deadline:
-            assert process.poll() is None, "the app process stopped"
-            try:
-                if (await client.get("/healthz")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.5)
-    raise AssertionError(f"{base} did not come up")
 
 
 async def _reports(base: str, tag: str) -> dict[str, int]:
@@ -100,7 +80,7 @@ async def _take_next_all(base: str, username: str, start: asyncio.Event) -> list
 
 async def test_two_app_processes_and_a_worker_keep_every_invariant(db_url) -> None:  # noqa: ANN001
     env = _env()
-    ports = [_port(), _port()]
+    ports = [free_port(), free_port()]
     processes = [
         subprocess.Popen(  # noqa: S603
             [HELPLINE, "serve", "--port", str(port)],
@@ -118,7 +98,7 @@ async def test_two_app_processes_and_a_worker_keep_every_invariant(db_url) -> No
     bases = [f"http://127.0.0.1:{port}" for port in ports]
     try:
         await asyncio.gather(
-            *(_healthy(base, p) for base, p in zip(bases, processes, strict=False))
+            *(wait_healthy(base, p) for base, p in zip(bases, processes, strict=False))
         )
 
         # Reports to both processes at once, all from one address.

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -33,6 +32,7 @@ from nlu.rasa_export import (
     parse_intent_name,
 )
 from nlu.training_data import load_training_examples
+from tests.support.processes import free_port
 
 SCRIPTS = PROJECT_ROOT / "scripts" / "rasa"
 RASA_ENABLED = os.environ.get("HELPLINE_TEST_RASA") == "1"
@@ -41,12 +41,6 @@ needs_rasa = pytest.mark.skipif(
     reason="real Rasa server tests need HELPLINE_TEST_RASA=1 (installs rasa 3.6 in its own "
     "Python 3.10 venv, trains and serves it; CI sets it)",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- the exported project ---------------------------------------------------------------

@@ -17,7 +17,7 @@ from assembly.app import create_app
 from helpline.accesslog import server_config
 from helpline.db import dispose_engine
 from helpline.logs import configure_logging
-from tests.browser_support import free_port
+from tests.support.processes import free_port
 from tests.support.web import csrf_from
 
 REPORTER = "127.0.0.2"  # the client's own address (the server listens on 127.0.0.1)
