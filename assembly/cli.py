@@ -43,23 +43,18 @@ def _demo_group() -> None:
 
 
 def _mount_optional() -> None:
-    """Sub-commands owned by the higher packages."""
-    from escalation.cli import config_check
+    """The commands the packages contribute through their plugins, at the top or in one of the
+    assembly's groups; nlu (below the plugins) is mounted here as a group of its own."""
+    from assembly.wiring import cli_commands
     from nlu.cli import app as nlu_app
-    from registers.cli import demo_generate
-    from triage.feedback import export_feedback
 
-    config_app.command("check")(config_check)
-    nlu_app.command("export-feedback")(export_feedback)
-    demo_app.command("generate")(demo_generate)
     app.add_typer(nlu_app, name="nlu", help="Chinese message understanding.")
-    from assembly.wiring import extra_cli_commands
-
-    for name, command in extra_cli_commands():
+    groups = {"": app, "config": config_app, "demo": demo_app, "nlu": nlu_app}
+    for name, command, group in cli_commands():
         if isinstance(command, typer.Typer):
-            app.add_typer(command, name=name)
+            groups[group].add_typer(command, name=name)
         else:
-            app.command(name)(command)
+            groups[group].command(name)(command)
 
 
 @config_app.command("show")

@@ -1,16 +1,22 @@
 """What bot contributes to the assembled service: the web form, the call log, the Telegram
-webhook and bot, the WeChat endpoint, and the delivery of counsellors' replies."""
+webhook and bot, the WeChat endpoint, and the delivery of counsellors' replies
+(see `triage/plugin_protocol.py`)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.settings import get_settings
+from triage.plugin_protocol import BackgroundService, CliCommand, DemoConfig, StartupCheck
+
+if TYPE_CHECKING:
+    from triage.demo import DemoLogin
+    from triage.hooks import NavLink
+    from triage.models import StaffUser
 
 
 def register_hooks() -> None:
@@ -24,13 +30,16 @@ def register_hooks() -> None:
     hooks.reply_queued.append(wechat_waker.wake)
     hooks.case_panels.append(screening_panel)
     hooks.case_panels.append(case_panel)
-    hooks.nav_links.append(nav_links)
 
 
-def nav_links(staff: Any) -> list[tuple[str, str]]:
+def nav_links(staff: StaffUser) -> list[NavLink]:
     from triage import permissions as perm
 
     return [("/console/calls/new", "登记来电")] if perm.can_log_calls(staff) else []
+
+
+def console_scripts() -> list[str]:
+    return []
 
 
 def routers() -> list[APIRouter]:
@@ -52,10 +61,10 @@ async def warm_up() -> None:
     await asyncio.to_thread(nlu.default_pipeline)
 
 
-def background_services() -> list[Callable[[], Coroutine[Any, Any, None]]]:
+def background_services() -> list[BackgroundService]:
     from bot import wechat_api, wecom_api
 
-    services: list[Callable[[], Coroutine[Any, Any, None]]] = []
+    services: list[BackgroundService] = []
     if wechat_api.configured() or wecom_api.configured():
         from bot.wechat_delivery import run_wechat
 
@@ -67,11 +76,15 @@ def background_services() -> list[Callable[[], Coroutine[Any, Any, None]]]:
     return services or [warm_up]
 
 
-def cli_commands() -> list[tuple[str, Callable[..., Any]]]:
+def startup_checks() -> list[StartupCheck]:
+    return []
+
+
+def cli_commands() -> list[CliCommand]:
     return []
 
 
 async def load_demo(
-    session: AsyncSession, config: dict[str, Any], password: str | None
-) -> list[Any]:
+    session: AsyncSession, config: DemoConfig, password: str | None
+) -> list[DemoLogin]:
     return []

@@ -1,12 +1,18 @@
-"""What escalation contributes to the assembled service."""
+"""What escalation contributes to the assembled service (see `triage/plugin_protocol.py`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from triage.plugin_protocol import BackgroundService, CliCommand, DemoConfig, StartupCheck
+
+if TYPE_CHECKING:
+    from triage.demo import DemoLogin
+    from triage.hooks import NavLink
+    from triage.models import StaffUser
 
 
 def register_hooks() -> None:
@@ -17,11 +23,8 @@ def register_hooks() -> None:
     from escalation.panel import case_panel
     from escalation.reports import close_guard
     from escalation.routes_coverage import coverage_banner
-    from helpline.web import CONSOLE_SCRIPTS
     from triage.hooks import hooks
 
-    if LIVE_ALERTS_SCRIPT not in CONSOLE_SCRIPTS:
-        CONSOLE_SCRIPTS.append(LIVE_ALERTS_SCRIPT)
     hooks.case_opened.append(handlers.on_case_opened)
     hooks.case_raised.append(handlers.on_case_raised)
     # After the chain exists: a case nobody at its organisation may take goes up.
@@ -29,7 +32,6 @@ def register_hooks() -> None:
     hooks.case_raised.append(fallback.on_case_raised)
     hooks.close_guards.append(close_guard)
     hooks.case_panels.append(case_panel)
-    hooks.nav_links.append(nav_links)
     hooks.staff_actions.append(staff_actions)
     hooks.staff_links.append(staff_links)
     hooks.case_closed.append(handlers.on_case_closed)
@@ -40,7 +42,7 @@ def register_hooks() -> None:
 LIVE_ALERTS_SCRIPT = "/console/alerts/live.js"
 
 
-def nav_links(staff: Any) -> list[tuple[str, str]]:
+def nav_links(staff: StaffUser) -> list[NavLink]:
     from triage import permissions as perm
 
     board = [("/console/deadlines", "待办法定报告")] if perm.can_use_queue(staff) else []
@@ -56,12 +58,17 @@ def nav_links(staff: Any) -> list[tuple[str, str]]:
     return [*board, *coverage, ("/console/alerts", "我的通知")]
 
 
-def staff_actions(viewer: Any, person: Any) -> list[tuple[str, str]]:
+def console_scripts() -> list[str]:
+    """The live alerts of every console page."""
+    return [LIVE_ALERTS_SCRIPT]
+
+
+def staff_actions(viewer: StaffUser, person: StaffUser) -> list[NavLink]:
     """The admin page's button to send a person a test alert on all their channels."""
     return [(f"/console/admin/staff/{person.id}/test-alert", "发送测试通知")]
 
 
-def staff_links(viewer: Any, person: Any) -> list[tuple[str, str]]:
+def staff_links(viewer: StaffUser, person: StaffUser) -> list[NavLink]:
     """The admin page's link to a person's alert addresses (checked like the YAML's)."""
     return [(f"/console/admin/staff/{person.id}/contact", "通知地址")]
 
@@ -86,27 +93,32 @@ def routers() -> list[APIRouter]:
     ]
 
 
-def background_services() -> list[Callable[[], Coroutine[Any, Any, None]]]:
+def background_services() -> list[BackgroundService]:
     from escalation.worker import background_service
 
     return [background_service]
 
 
-def startup_checks() -> list[Callable[[], Coroutine[Any, Any, list[str]]]]:
+def startup_checks() -> list[StartupCheck]:
     from escalation.channel_check import channel_problems
 
     return [channel_problems]
 
 
-def cli_commands() -> list[tuple[str, Callable[..., Any]]]:
-    from escalation.cli import alerts_app, config_export, worker
+def cli_commands() -> list[CliCommand]:
+    from escalation.cli import alerts_app, config_check, config_export, worker
 
-    return [("worker", worker), ("alerts", alerts_app), ("config-export", config_export)]
+    return [
+        CliCommand("worker", worker),
+        CliCommand("alerts", alerts_app),
+        CliCommand("config-export", config_export),
+        CliCommand("check", config_check, group="config"),
+    ]
 
 
 async def load_demo(
-    session: AsyncSession, config: dict[str, Any], password: str | None
-) -> list[Any]:
+    session: AsyncSession, config: DemoConfig, password: str | None
+) -> list[DemoLogin]:
     from escalation.setup import load_config
 
     await load_config(session, config)

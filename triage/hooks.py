@@ -10,27 +10,34 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
+from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
+if TYPE_CHECKING:  # the models import nothing from here; the names are only for the types
+    from nlu.analysis import Analysis
+    from triage.models import Case, StaffUser
+
+# A link or a button on a console page: (url, title).
+NavLink = tuple[str, str]
 # (session, case, analysis) -> None; runs inside the intake transaction.
-CaseHook = Callable[[AsyncSession, Any, Any], Awaitable[None]]
+CaseHook = Callable[[AsyncSession, "Case", "Analysis"], Awaitable[None]]
 # (session, case) -> a reason the case may not close yet, or None.
-CloseGuard = Callable[[AsyncSession, Any], Awaitable[str | None]]
-# (session, case, staff, csrf) -> an HTML fragment (markupsafe.Markup) for the case page, or None.
-CasePanel = Callable[[AsyncSession, Any, Any, str], Awaitable[Any]]
+CloseGuard = Callable[[AsyncSession, "Case"], Awaitable[str | None]]
+# (session, case, staff, csrf) -> an HTML fragment for the case page, or None.
+CasePanel = Callable[[AsyncSession, "Case", "StaffUser", str], Awaitable[Markup | None]]
 # () -> None; called when a reply to a reporter was queued (wakes the delivering channel).
 ReplyQueued = Callable[[], None]
 # (session, case, reason) -> None; runs inside the transaction that closes or merges the case.
-CaseClosed = Callable[[AsyncSession, Any, str], Awaitable[None]]
+CaseClosed = Callable[[AsyncSession, "Case", str], Awaitable[None]]
 # (session, staff) -> short notices for the top of every console page of this staff member.
-ConsoleBanner = Callable[[AsyncSession, Any], Awaitable[list[str]]]
-# (staff) -> the console pages of a higher layer this staff member may open, as (url, title).
-NavLinks = Callable[[Any], list[tuple[str, str]]]
+ConsoleBanner = Callable[[AsyncSession, "StaffUser"], Awaitable[list[str]]]
+# (staff) -> the console pages of a higher layer this staff member may open.
+NavLinks = Callable[["StaffUser"], list[NavLink]]
 # (viewer, person) -> buttons (post url, label) a higher layer adds to a staff member's row of
 # the admin page (e.g. escalation's "send a test alert").
-StaffActions = Callable[[Any, Any], list[tuple[str, str]]]
+StaffActions = Callable[["StaffUser", "StaffUser"], list[NavLink]]
 
 
 @dataclass
@@ -54,34 +61,36 @@ class HookRegistry:
 hooks = HookRegistry()
 
 
-async def run_case_hooks(kind: str, session: AsyncSession, case: Any, analysis: Any) -> None:
+async def run_case_hooks(
+    kind: str, session: AsyncSession, case: Case, analysis: Analysis
+) -> None:
     for hook in getattr(hooks, kind):
         await hook(session, case, analysis)
 
 
-async def close_blockers(session: AsyncSession, case: Any) -> list[str]:
+async def close_blockers(session: AsyncSession, case: Case) -> list[str]:
     reasons = [await guard(session, case) for guard in hooks.close_guards]
     return [reason for reason in reasons if reason]
 
 
-async def run_case_closed(session: AsyncSession, case: Any, reason: str) -> None:
+async def run_case_closed(session: AsyncSession, case: Case, reason: str) -> None:
     for hook in hooks.case_closed:
         await hook(session, case, reason)
 
 
-async def console_banners(session: AsyncSession, staff: Any) -> list[str]:
+async def console_banners(session: AsyncSession, staff: StaffUser) -> list[str]:
     return [line for banner in hooks.console_banners for line in await banner(session, staff)]
 
 
-def extra_nav_links(staff: Any) -> list[tuple[str, str]]:
+def extra_nav_links(staff: StaffUser) -> list[NavLink]:
     return [link for provider in hooks.nav_links for link in provider(staff)]
 
 
-def extra_staff_actions(viewer: Any, person: Any) -> list[tuple[str, str]]:
+def extra_staff_actions(viewer: StaffUser, person: StaffUser) -> list[NavLink]:
     return [action for provider in hooks.staff_actions for action in provider(viewer, person)]
 
 
-def extra_staff_links(viewer: Any, person: Any) -> list[tuple[str, str]]:
+def extra_staff_links(viewer: StaffUser, person: StaffUser) -> list[NavLink]:
     return [link for provider in hooks.staff_links for link in provider(viewer, person)]
 
 

@@ -1,28 +1,41 @@
-"""What triage contributes to the assembled service."""
+"""What triage contributes to the assembled service (see `triage/plugin_protocol.py:Plugin`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from triage.plugin_protocol import BackgroundService, CliCommand, DemoConfig, StartupCheck
+
+if TYPE_CHECKING:
+    from triage.demo import DemoLogin
+    from triage.hooks import NavLink
+    from triage.models import StaffUser
+
 
 def register_hooks() -> None:
-    """Triage's own handlers run first: administrators' first-response targets; the console's
-    live script."""
-    from helpline.web import CONSOLE_SCRIPTS
-    from triage.console import LIVE_SCRIPT
+    """Triage's own handlers run first: administrators' first-response targets."""
     from triage.hooks import hooks
     from triage.policy import target_on_open, target_on_raise
     from triage.reanalysis import first_start_banner
 
-    if LIVE_SCRIPT not in CONSOLE_SCRIPTS:  # the live queue and case pages, the countdowns
-        CONSOLE_SCRIPTS.append(LIVE_SCRIPT)
     hooks.case_opened.append(target_on_open)
     hooks.case_raised.append(target_on_raise)
     hooks.console_banners.append(first_start_banner)  # rules-only until the model is loaded
+
+
+def nav_links(staff: StaffUser) -> list[NavLink]:
+    """Triage's own pages are in the console's fixed navigation (`triage/pages.py`)."""
+    return []
+
+
+def console_scripts() -> list[str]:
+    """The live queue and case pages, the countdowns."""
+    from triage.console import LIVE_SCRIPT
+
+    return [LIVE_SCRIPT]
 
 
 def routers() -> list[APIRouter]:
@@ -45,19 +58,25 @@ def routers() -> list[APIRouter]:
     ]
 
 
-def background_services() -> list[Callable[[], Coroutine[Any, Any, None]]]:
+def background_services() -> list[BackgroundService]:
     from triage.reanalysis import run_reanalysis
 
     return [run_reanalysis]  # the first start: messages analysed by rules, again by the model
 
 
-def cli_commands() -> list[tuple[str, Callable[..., Any]]]:
+def startup_checks() -> list[StartupCheck]:
     return []
 
 
+def cli_commands() -> list[CliCommand]:
+    from triage.feedback import export_feedback
+
+    return [CliCommand("export-feedback", export_feedback, group="nlu")]
+
+
 async def load_demo(
-    session: AsyncSession, config: dict[str, Any], password: str | None
-) -> list[Any]:
+    session: AsyncSession, config: DemoConfig, password: str | None
+) -> list[DemoLogin]:
     from triage.demo import load_orgs_and_staff
 
     return await load_orgs_and_staff(session, config, password)
