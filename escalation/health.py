@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import String, delete, select, text, update
 from sqlalchemy.orm import Mapped, mapped_column
 
+import nlu
 from escalation.config import settings
 from helpline.db import Base, UTCDateTime, get_engine, insert_ignore, session_scope, utcnow
 
@@ -137,6 +138,8 @@ async def readiness(now: datetime | None = None) -> Readiness:
                 else round((at - last).total_seconds(), 1),
             },
             "notifiers": notifiers,
+            # rules-only while the model trains at the first start (docs/nlu.md)
+            "nlu": nlu.analysis_state(),
         },
     )
 

@@ -22,7 +22,7 @@ from nlu.labels import LABELS, URGENCIES
 from nlu.paths import default_paths
 from nlu.pii import load_pii_rules, redact_with
 from nlu.pipeline import ModelMissing, Pipeline, load_pipeline
-from nlu.warmup import RulesOnlyBackend, model_built
+from nlu.warmup import RulesOnlyBackend, model_built, read_status
 
 __all__ = [
     "LABELS",
@@ -33,6 +33,7 @@ __all__ = [
     "ModelMissing",
     "PiiSpan",
     "Pipeline",
+    "analysis_state",
     "analyze",
     "default_pipeline",
     "load_model_if_built",
@@ -83,6 +84,19 @@ def loaded_pipeline() -> Pipeline | None:
     if current is not None and current.rules_only:
         _watch_for_model(current)
     return current
+
+
+def analysis_state() -> dict[str, str | None]:
+    """For monitors (/readyz): whether this process analyses with the model or, during the
+    first start, by the rules alone, and when the training expects to end (UTC)."""
+    current = loaded_pipeline()
+    if current is None:
+        return {"analysis": "not_loaded", "model_expected_at": None}
+    if not current.rules_only:
+        return {"analysis": "model", "model_expected_at": None}
+    status = read_status(current.paths)
+    expected = status.expected_end().isoformat(timespec="seconds") if status else None
+    return {"analysis": "rules_only", "model_expected_at": expected}
 
 
 def _watch_for_model(current: Pipeline) -> None:

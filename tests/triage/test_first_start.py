@@ -217,6 +217,26 @@ async def test_staff_see_until_when_the_analysis_is_rules_only(
     assert "语言模型" not in public.text
 
 
+async def test_monitors_read_the_analysis_mode_on_readyz(
+    client: httpx.AsyncClient, no_model: Path, built_model: Path
+) -> None:
+    nlu.default_pipeline()
+    started = datetime(2026, 12, 7, 14, 0, tzinfo=UTC)
+    write_status(nlu.default_pipeline().paths, TrainingStatus(started, 0, 24, os.getpid(), 420.0))
+    try:
+        body = (await client.get("/readyz")).json()
+    finally:
+        clear_status(nlu.default_pipeline().paths)
+    assert body["nlu"] == {
+        "analysis": "rules_only",
+        "model_expected_at": "2026-12-07T14:07:00+00:00",
+    }
+    shutil.copytree(built_model, no_model / "spacy")
+    assert nlu.load_model_if_built()
+    body = (await client.get("/readyz")).json()
+    assert body["nlu"] == {"analysis": "model", "model_expected_at": None}
+
+
 def test_the_estimate_follows_the_epochs() -> None:
     started = datetime(2026, 12, 7, 14, 0, tzinfo=UTC)
     fresh = TrainingStatus(started, 0, 24, os.getpid(), 420.0)
