@@ -160,6 +160,10 @@ async def claim(
     """Take up to `limit` due timers (and timers whose worker's lease ran out) in one
     statement: on PostgreSQL `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)`, so
     that workers sharing the table take disjoint batches."""
+    if get_engine().dialect.name == "postgresql":
+        params = {"now": now, "until": now + lease, "n": limit}
+        rows = await session.execute(_CLAIM_PG, params)
+        return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
     due = or_(
         and_(Timer.state == "pending", Timer.due_at <= now),
         and_(Timer.state == "running", Timer.lease_until < now),
@@ -179,6 +183,25 @@ async def claim(
         .execution_options(synchronize_session=False)
     )
     return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+
+
+# PostgreSQL: the same claim, written so that each part uses an index (EXPLAIN ANALYZE, 10,000
+# timers due, docs/escalation.md): the pending ones in (state, due_at) order, the expired
+# leases apart (the OR of both, sorted on (due_at, id), read and sorted every due row), and the
+# rows updated by primary key (`id IN (subquery)` was a hash join over the whole table, once
+# per batch: a cost that grows with the table's history).
+_CLAIM_PG = text(
+    "WITH expired AS ("
+    " SELECT id FROM escalation_timers WHERE state = 'running' AND lease_until < :now"
+    " ORDER BY due_at, id LIMIT :n FOR UPDATE SKIP LOCKED),"
+    " due AS ("
+    " SELECT id FROM escalation_timers WHERE state = 'pending' AND due_at <= :now"
+    " ORDER BY due_at LIMIT :n FOR UPDATE SKIP LOCKED)"
+    " UPDATE escalation_timers AS t SET state = 'running', lease_until = :until,"
+    " runs = t.runs + 1"
+    " WHERE t.id = ANY(ARRAY(SELECT id FROM expired UNION ALL SELECT id FROM due LIMIT :n))"
+    " RETURNING t.id, t.kind, t.runs, t.delivery_id"
+)
 
 
 async def prepare(session: AsyncSession, timers: list[Claimed], now: datetime) -> list[Job]:
@@ -318,15 +341,18 @@ async def record(jobs: list[Job], clock: Callable[[], datetime]) -> None:
 
 # PostgreSQL: arrays bound once instead of a parameter (or a statement) per alert; building
 # and compiling those was a fifth of a worker's CPU per alert (benchmarks/escalation.py).
+# `id = ANY(:ids)` lets the rows be found by primary key: joined on unnest alone, the planner
+# hashed the whole table once per batch.
 _FINISH_PG = text(
     "UPDATE escalation_timers AS t SET state = 'done', done_at = :now"
     " FROM unnest(CAST(:ids AS integer[]), CAST(:runs AS integer[])) AS v(id, runs)"
-    " WHERE t.id = v.id AND t.runs = v.runs AND t.state = 'running' RETURNING t.id"
+    " WHERE t.id = ANY(CAST(:ids AS integer[])) AND t.id = v.id AND t.runs = v.runs"
+    " AND t.state = 'running' RETURNING t.id"
 )
 _SENT_PG = text(
     "UPDATE escalation_deliveries AS d SET state = 'sent', last_error = NULL, sent_at = v.at"
     " FROM unnest(CAST(:ids AS integer[]), CAST(:at AS timestamptz[])) AS v(id, at)"
-    " WHERE d.id = v.id"
+    " WHERE d.id = ANY(CAST(:ids AS integer[])) AND d.id = v.id"
 )
 
 

@@ -16,12 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
 
 MAX_BODY = 1 << 20  # an alert's answer is a few bytes; more than this is a broken server
 MAX_HEAD = 64 << 10
+# A kept connection idle longer than this is closed, not reused: a server may drop an idle
+# keep-alive connection at any time, and a request written as it does so fails ambiguously
+# (a possible duplicate). Within a drain, batches follow each other within milliseconds.
+KEEP_IDLE_SECONDS = 2.0
 
 
 class HttpError(Exception):
@@ -67,6 +72,7 @@ class Connection:
     def __init__(self, origin: Origin, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         self.origin, self.reader, self.writer = origin, reader, writer
         self.reusable = True
+        self.used_at = time.monotonic()
 
     @classmethod
     async def open(cls, origin: Origin, tls: ssl.SSLContext | None, limit_s: float) -> Connection:
@@ -87,6 +93,10 @@ class Connection:
 
     def usable(self) -> bool:
         return self.reusable and not self.reader.at_eof() and not self.writer.is_closing()
+
+    def fresh(self) -> bool:
+        """Usable, and not idle so long that the server may be closing it."""
+        return self.usable() and time.monotonic() - self.used_at < KEEP_IDLE_SECONDS
 
     async def post(self, body: bytes, headers: list[tuple[bytes, bytes]], limit_s: float) -> Answer:
         head = [
@@ -195,7 +205,7 @@ class Lane:
     ) -> Answer:
         origin = origin_of(url)
         conn = self.kept.pop(origin, None)
-        if conn is None or not conn.usable():
+        if conn is None or not conn.fresh():
             if conn is not None:
                 conn.close()
             conn = await Connection.open(origin, self.tls, limit_s)
@@ -205,6 +215,7 @@ class Lane:
             conn.close()
             raise
         if conn.usable():
+            conn.used_at = time.monotonic()
             self.kept[origin] = conn
         else:
             conn.close()

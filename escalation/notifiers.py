@@ -16,8 +16,8 @@ import smtplib
 import ssl
 import time
 import urllib.parse
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -135,23 +135,26 @@ async def send_email(to: str, info: AlertInfo) -> None:
 
 
 class HttpLanes:
-    """A few kept-alive HTTP/1.1 connections, one lane per concurrent send, kept for a batch.
+    """A few kept-alive HTTP/1.1 connections, one lane per concurrent send.
 
     Webhooks and robots go through escalation.http1 (one buffer written per request): measured
     in benchmarks/escalation.py, httpx's and then httpcore's request machinery was most of a
-    worker's CPU per alert, and alerts are CPU-bound on a loaded host.
+    worker's CPU per alert, and alerts are CPU-bound on a loaded host. A worker keeps its
+    lanes over back-to-back batches (a drain) and closes them when it runs out of work; a
+    connection idle longer than `http1.KEEP_IDLE_SECONDS` is not reused.
     """
 
     def __init__(self, size: int) -> None:
         self._free: asyncio.Queue[http1.Lane] = asyncio.Queue()
         self._all = [http1.Lane(tls_context()) for _ in range(max(1, size))]
+        self.timeout = _timeout()  # read once for the lanes, not once per alert
         for lane in self._all:
             self._free.put_nowait(lane)
 
     async def post(self, url: str, body: bytes, headers: list[tuple[bytes, bytes]]) -> http1.Answer:
         lane = await self._free.get()
         try:
-            return await _request(lane, url, body, headers)
+            return await _request(lane, url, body, headers, self.timeout)
         finally:
             self._free.put_nowait(lane)
 
@@ -161,10 +164,10 @@ class HttpLanes:
 
 
 async def _request(
-    lane: http1.Lane, url: str, body: bytes, headers: list[tuple[bytes, bytes]]
+    lane: http1.Lane, url: str, body: bytes, headers: list[tuple[bytes, bytes]], limit_s: float
 ) -> http1.Answer:
     try:
-        return await lane.post(url, body, headers, _timeout())
+        return await lane.post(url, body, headers, limit_s)
     except http1.HttpError as exc:
         # A request that may have reached the receiver (read timeout, dropped answer) is
         # ambiguous: the next attempt is marked as a possible duplicate.
@@ -174,15 +177,24 @@ async def _request(
 _http: ContextVar[HttpLanes | None] = ContextVar("escalation_http", default=None)
 
 
-@asynccontextmanager
-async def shared_http(lanes: int = 8) -> AsyncIterator[HttpLanes]:
-    """Kept-alive connections for a worker's batch of deliveries, `lanes` sends at a time."""
-    shared = HttpLanes(lanes)
+@contextmanager
+def using(shared: HttpLanes) -> Iterator[HttpLanes]:
+    """Send this context's webhook and robot alerts through `shared` (a worker's lanes)."""
     token = _http.set(shared)
     try:
         yield shared
     finally:
         _http.reset(token)
+
+
+@asynccontextmanager
+async def shared_http(lanes: int = 8) -> AsyncIterator[HttpLanes]:
+    """Kept-alive connections for a batch of deliveries, `lanes` sends at a time."""
+    shared = HttpLanes(lanes)
+    try:
+        with using(shared):
+            yield shared
+    finally:
         shared.close()
 
 
@@ -200,7 +212,7 @@ async def _post(url: str, payload: dict[str, Any], info: AlertInfo, check_errcod
     else:
         lane = http1.Lane(tls_context())
         try:
-            response = await _request(lane, url, body, headers)
+            response = await _request(lane, url, body, headers, _timeout())
         finally:
             lane.close()
     if response.status >= 300:

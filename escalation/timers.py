@@ -13,7 +13,7 @@ import importlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from sqlalchemy import insert, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation.models import Timer
@@ -93,3 +93,9 @@ async def cancel_chain_timers(session: AsyncSession, escalation_id: int, at: dat
         .values(state=TimerState.cancelled, done_at=at)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def next_due(session: AsyncSession) -> datetime | None:
+    """When the earliest pending timer is due (the worker sleeps until then when idle)."""
+    query = select(func.min(Timer.due_at)).where(Timer.state == TimerState.pending)
+    return (await session.execute(query)).scalar_one_or_none()

@@ -10,6 +10,7 @@ Callers must not change what they get: it is shared.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -34,7 +35,15 @@ def load_yaml(path: str | Path, parse: Callable[[Any], Any] | None = None) -> An
 
 def data_yaml(*parts: str, parse: Callable[[Any], Any] | None = None) -> Any:
     """A file of the configured data folder, e.g. data_yaml("escalation", "escalation.yaml")."""
-    return load_yaml(get_settings().data_dir.joinpath(*parts), parse)
+    found = _data_path(get_settings().data_dir, parts)
+    # os.stat on the kept path: building a Path per call was most of the cost of a settings
+    # read, and the escalation worker reads its settings per alert (docs/escalation.md).
+    return _read(found, os.stat(found).st_mtime_ns, parse)
+
+
+@lru_cache(maxsize=256)
+def _data_path(data_dir: Path, parts: tuple[str, ...]) -> Path:
+    return data_dir.joinpath(*parts)
 
 
 def forget() -> None:
