@@ -79,6 +79,7 @@ def routers() -> list[APIRouter]:
     from escalation.routes import router
     from escalation.routes_contacts import router as contacts_router
     from escalation.routes_coverage import router as coverage_router
+    from escalation.routes_policies import export_router
     from escalation.routes_policies import router as policy_router
     from escalation.routes_roster import router as roster_router
 
@@ -90,6 +91,7 @@ def routers() -> list[APIRouter]:
         contacts_router,
         roster_router,
         policy_router,
+        export_router,
     ]
 
 

@@ -10,9 +10,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation import policy_edit, roster_edit
+from escalation import export, policy_edit, roster_edit
 from escalation.models import NOTIFY_KINDS, EscalationPolicy
 from escalation.web import render
+from helpline import audit
 from helpline.web import DbSession, check_csrf
 from triage import permissions as perm
 from triage.deps import current_staff
@@ -21,6 +22,7 @@ from triage.orgs import org_table
 from triage.policy import URGENCY_ORDER
 
 router = APIRouter(prefix="/console/admin/policies")
+export_router = APIRouter()
 
 
 def _view(policy: EscalationPolicy, code: str, entry: dict[str, Any] | None = None) -> dict:
@@ -114,3 +116,23 @@ async def save_policy(
         }
         return await _page(request, staff, session, 400, refused.reasons, {policy.id: typed})
     return RedirectResponse("/console/admin/policies?msg=policy_saved", status_code=303)
+
+
+@export_router.get("/console/admin/config.yaml")
+async def export_yaml(
+    staff: StaffUser = Depends(current_staff),
+    session: AsyncSession = DbSession,
+) -> Response:
+    """The configuration in force as YAML (what `helpline config-export` writes), a download
+    for administrators; it holds addresses, so it is audited and never cached."""
+    perm.require(perm.can_administer(staff))
+    text = export.dump(await export.export_config(session))
+    await audit.record(session, f"staff:{staff.id}", "config.exported", "config", "")
+    return Response(
+        text,
+        media_type="application/yaml; charset=utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="helpline-config.yaml"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -254,3 +254,23 @@ _document = st.fixed_dictionaries(
 def test_any_document_dumps_to_yaml_that_parses_back_to_itself(document: dict) -> None:
     text = dump(document)
     assert configfile.parse(text, Path("exported.yaml")).data == document
+
+
+async def test_the_console_download_is_the_export_audited_and_for_administrators(client) -> None:  # noqa: ANN001
+    from sqlalchemy import select
+
+    from helpline.audit import AuditEvent
+    from tests.support.web import login
+
+    assert (await login(client, "counsellor.a")).status_code == 303
+    assert (await client.get("/console/admin/config.yaml")).status_code == 403
+    assert (await login(client, "admin.district")).status_code == 303
+    assert 'href="/console/admin/config.yaml"' in (await client.get("/console/admin/rosters")).text
+    got = await client.get("/console/admin/config.yaml")
+    assert got.status_code == 200 and "attachment" in got.headers["content-disposition"]
+    assert got.headers["cache-control"] == "no-store"
+    async with session_scope() as s:
+        assert got.text == dump(await export_config(s))
+        events = await s.execute(select(AuditEvent).where(AuditEvent.action == "config.exported"))
+        assert len(list(events.scalars())) == 1
+    assert configfile.parse(got.text, Path("download.yaml")).data["district"]["code"] == "qp-demo"
