@@ -83,6 +83,8 @@ async def _rotate(batch: int) -> None:
     from helpline.crypto import RELOAD_CHECK_SECONDS, get_keyring
     from helpline.db import dispose_engine, get_engine
 
+    # The database first: a wrong HELPLINE_VAR_DIR or URL must not leave a new key file behind.
+    await _require_migrated_database()
     ring, engine = get_keyring(), get_engine()
     stale = await count_stale(engine, ring)
     if stale:

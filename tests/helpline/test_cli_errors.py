@@ -41,6 +41,13 @@ def test_audit_verify_without_a_database_creates_nothing(tmp_path: Path) -> None
     assert not var.exists()
 
 
+def test_keys_rotate_without_a_database_creates_no_key_file(tmp_path: Path) -> None:
+    var = tmp_path / "var"
+    result = _run(["keys", "rotate"], HELPLINE_VAR_DIR=str(var), HELPLINE_DATABASE_URL="")
+    _one_line_error(result, "no database", "helpline db upgrade")
+    assert not var.exists()  # no new key ring beside a database that is not there
+
+
 def test_audit_verify_on_an_unmigrated_database(tmp_path: Path) -> None:
     empty = tmp_path / "empty.db"
     empty.touch()
