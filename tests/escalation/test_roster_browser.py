@@ -1,8 +1,9 @@
 """The duty-roster page in a real headless Chromium (issue 17): an administrator opens 值班表
 from the console's navigation, hands the weekday day shift of a school to someone else (the
 week grid shows the new name), then tries to remove the only shift of another school and is
-refused in the coverage check's words. No JavaScript is needed: plain forms.
-HELPLINE_SCREENSHOTS=1 also writes docs/screenshots/admin-roster-*.png."""
+refused in the coverage check's words; then changes a policy step's wait (the whole policy form
+goes in one post). No JavaScript is needed: plain forms. HELPLINE_SCREENSHOTS=1 also writes
+docs/screenshots/admin-roster-*.png and admin-policies.png."""
 
 from __future__ import annotations
 
@@ -56,4 +57,20 @@ async def test_a_shift_is_handed_over_and_a_gap_refused(live_server, chromium): 
     assert "钱值班" in await page.locator("#week-grid").inner_text()
     if os.environ.get("HELPLINE_SCREENSHOTS"):
         await page.screenshot(path=str(SHOTS / "admin-roster-refused.png"), full_page=True)
+
+    # The policy editor: a wait changed and saved through the plain form.
+    async with page.expect_navigation():
+        await page.get_by_role("navigation").get_by_role("link", name="升级策略").click()
+    form = page.locator("form.policy").first
+    await form.locator('input[name="s0_wait"]').fill("3")
+    async with page.expect_navigation():
+        await form.get_by_role("button", name="保存策略").click()
+    assert await page.locator("#policy-notice").is_visible()
+    assert (
+        await page.locator("form.policy").first.locator('input[name="s0_wait"]').input_value()
+        == "3"
+    )
+    if os.environ.get("HELPLINE_SCREENSHOTS"):
+        await page.set_viewport_size({"width": 1280, "height": 900})
+        await page.screenshot(path=str(SHOTS / "admin-policies.png"))
     await server.shutdown()
