@@ -13,7 +13,11 @@ uptime
 start=$(date +%s.%N)
 HELPLINE_PORT=$port /usr/bin/time -f "run.sh until stopped: %U s user, %S s system CPU" \
   -o "$clone/var-first-start-cpu.txt" bash scripts/run.sh >"$clone/first-start.log" 2>&1 &
-until curl -s -o /dev/null -m 2 "http://127.0.0.1:$port/healthz"; do sleep 1; done
+run=$!
+until curl -s -o /dev/null -m 2 "http://127.0.0.1:$port/healthz"; do
+  kill -0 "$run" 2>/dev/null || { tail -n 20 "$clone/first-start.log"; echo "run.sh ended"; exit 1; }
+  sleep 1
+done
 echo "port answered after $(echo "$(date +%s.%N) - $start" | bc) s"
 uptime
 grep '^\[' "$clone/first-start.log"
