@@ -255,7 +255,7 @@ async def _single(reports: int, workers: int, pg: str) -> dict[str, object]:
 
     from assembly import dbadmin, wiring
     from assembly.wiring import load_demo
-    from escalation import setup
+    from escalation import config_import
     from escalation.models import Delivery
     from helpline.db import dispose_engine, session_scope, utcnow
     from tests.support.processes import free_port
@@ -281,10 +281,10 @@ async def _single(reports: int, workers: int, pg: str) -> dict[str, object]:
         await load_demo(ROOT / "data" / "demo" / "config.yaml", "bench-pass-1")
         wiring.wire_hooks()
         async with session_scope() as session:
-            await setup.add_channel(
+            await config_import.add_channel(
                 session, {"org": "sch-a", "name": "bench", "kind": "webhook", "url": url}
             )
-            await setup.add_policy(
+            await config_import.add_policy(
                 session,
                 {
                     "org": "sch-a",

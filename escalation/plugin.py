@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 
 def register_hooks() -> None:
     """Reports and chains with each case; the case page panel; the close guard."""
+    from escalation import case_handlers as handlers
     from escalation import fallback
-    from escalation import hooks as handlers
     from escalation.incidents import console_banner
     from escalation.panel import case_panel
     from escalation.reports import close_guard
@@ -121,7 +121,7 @@ def cli_commands() -> list[CliCommand]:
 async def load_demo(
     session: AsyncSession, config: DemoConfig, password: str | None
 ) -> list[DemoLogin]:
-    from escalation.setup import load_config
+    from escalation.config_import import load_config
 
     await load_config(session, config)
     return []

@@ -59,13 +59,13 @@ async def wired(db_url: str, smtp: SmtpSink, webhook: WebhookReceiver) -> AsyncI
     os.environ["HELPLINE_SMTP_PORT"] = str(smtp.port)
     reset_settings()
     wiring.wire_hooks()
-    from escalation import setup
+    from escalation import config_import
 
     async with session_scope() as session:
-        await setup.add_channel(
+        await config_import.add_channel(
             session, {"org": "sch-a", "name": "duty-group", "kind": "webhook", "url": webhook.url}
         )
-        await setup.add_policy(session, SCHOOL_POLICY)
+        await config_import.add_policy(session, SCHOOL_POLICY)
     yield {"smtp": smtp, "webhook": webhook}
     for name in ("HELPLINE_SMTP_HOST", "HELPLINE_SMTP_PORT"):
         os.environ.pop(name, None)

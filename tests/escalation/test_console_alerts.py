@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 import helpline
-from escalation import setup
+from escalation import config_import
 from escalation.models import Delivery, Escalation
 from escalation.worker import Worker
 from helpline.db import session_scope
@@ -53,7 +53,7 @@ def console_first(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
 
 async def _policy() -> None:
     async with session_scope() as session:
-        await setup.add_policy(session, POLICY)
+        await config_import.add_policy(session, POLICY)
 
 
 async def _case(text: str, ref: str) -> int:

@@ -227,10 +227,10 @@ async def test_postgres_connections_dropped_mid_chain(
 @pytest.mark.slow
 async def test_real_time_one_minute_outage(mail: SmtpSink) -> None:
     """Real clock, the worker loop as `helpline serve` runs it: SMTP refuses for one minute."""
-    from escalation import setup
+    from escalation import config_import
 
     async with session_scope() as session:
-        await setup.add_policy(
+        await config_import.add_policy(
             session,
             {
                 "org": "sch-a",

@@ -11,7 +11,7 @@ import urllib.parse
 import pytest
 from sqlalchemy import select, update
 
-from escalation import ack, notifiers, setup
+from escalation import ack, config_import, notifiers
 from escalation.models import Delivery, Escalation
 from escalation.worker import Worker
 from helpline.db import session_scope
@@ -98,11 +98,11 @@ async def test_group_robot_in_a_chain(db_url: str, clock) -> None:  # noqa: ANN0
     wiring.wire_hooks()
     with WebhookReceiver() as robot:
         async with session_scope() as session:
-            await setup.add_channel(
+            await config_import.add_channel(
                 session,
                 {"org": "sch-a", "name": "g", "kind": "dingtalk", "url": robot.url, "secret": "S"},
             )
-            await setup.add_policy(
+            await config_import.add_policy(
                 session,
                 {
                     "org": "sch-a",

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from escalation import ack, chain, reports, roster, setup
+from escalation import ack, chain, config_import, reports, roster
 from escalation.models import Delivery, Escalation, StatutoryReport, Timer
 from escalation.worker import Worker
 from helpline.audit import AuditEvent
@@ -219,7 +219,7 @@ async def test_every_channel_carries_no_text_and_no_name(wired: dict, clock, cli
     with WebhookReceiver() as wecom, WebhookReceiver() as ding, TelegramStandin() as api:
         async with session_scope() as session:
             for kind, robot in (("wecom", wecom), ("dingtalk", ding)):
-                await setup.add_channel(
+                await config_import.add_channel(
                     session,
                     {
                         "org": "sch-a",

@@ -32,11 +32,11 @@ def _unset(*names: str) -> None:
 
 
 async def test_every_unreachable_channel_is_named_without_its_address(db_url: str) -> None:
-    from escalation import setup
+    from escalation import config_import
 
     dead = free_port()
     async with session_scope() as session:
-        await setup.add_channel(
+        await config_import.add_channel(
             session,
             {
                 "org": "sch-a",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from escalation import chain, configfile, setup
+from escalation import chain, config_import, configfile
 from escalation.models import NOTIFY_KINDS, NotifyKind
 
 
@@ -12,5 +12,5 @@ def test_every_person_kind_has_one_handler_and_group_reaches_a_channel() -> None
 
 
 def test_configuration_accepts_exactly_the_registered_kinds() -> None:
-    assert setup.NOTIFY_KINDS == NOTIFY_KINDS == ("on_duty", "role", "staff", "group")
+    assert config_import.NOTIFY_KINDS == NOTIFY_KINDS == ("on_duty", "role", "staff", "group")
     assert configfile._TARGET.fields["notify"].choices == frozenset(NOTIFY_KINDS)

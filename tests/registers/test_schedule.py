@@ -45,10 +45,10 @@ async def _sends() -> int:
 async def test_sends_once_per_configured_day(client, db_url: str, sinks) -> None:  # noqa: ANN001
     smtp, webhook = sinks
     await _cases()
-    from escalation import setup
+    from escalation import config_import
 
     async with session_scope() as session:
-        await setup.add_channel(
+        await config_import.add_channel(
             session, {"org": "sch-b", "name": "stats", "kind": "webhook", "url": webhook.url}
         )
 
