@@ -128,3 +128,63 @@ async def test_only_administrators_edit_policies(client) -> None:  # noqa: ANN00
     assert (await login(client, "admin.district")).status_code == 303
     assert (await client.post(f"{PAGE}/{policy.id}", data={"name": "x"})).status_code in (400, 403)
     assert (await _emergency_policy()).steps == policy.steps
+
+
+def _fields_of(html: str, form_id: str) -> dict[str, list[str]]:
+    """What a browser posts for the form as the page shows it (values, selected options,
+    checked boxes), without changing anything."""
+    import lxml.html
+
+    form = lxml.html.fromstring(html).get_element_by_id(form_id)
+    fields: dict[str, list[str]] = {}
+    for name, value in form.form_values():
+        fields.setdefault(name, []).append(value)
+    return fields
+
+
+# A school policy with a step of two targets (on duty and a group channel), every channel at
+# once, then a role, then the district's duty: every kind of field the form has.
+MULTI = {
+    "org": "sch-a",
+    "name": "一中紧急升级",
+    "urgencies": ["emergency", "high"],
+    "repeat": 2,
+    "reack_minutes": 30,
+    "steps": [
+        {
+            "targets": [
+                {"notify": "on_duty", "org": "school"},
+                {"notify": "group", "group": "duty-group"},
+            ],
+            "wait_minutes": 2,
+            "all_channels": True,
+        },
+        {"notify": "role", "role": "safeguarding_lead", "org": "school", "wait_minutes": 3},
+        {"notify": "staff", "staff": "lead.district", "wait_minutes": 5},
+    ],
+}
+
+
+async def test_a_policy_posted_back_unchanged_stays_the_same(client) -> None:  # noqa: ANN001
+    from escalation import setup
+
+    async with session_scope() as s:
+        await setup.add_channel(
+            s, {"org": "sch-a", "name": "duty-group", "kind": "webhook", "url": "http://x.invalid"}
+        )
+        policy = await setup.add_policy(s, MULTI)
+    assert (await login(client, "admin.district")).status_code == 303
+    page = await client.get(PAGE)
+    fields = _fields_of(page.text, f"policy-{policy.id}")
+    posted = await client.post(f"{PAGE}/{policy.id}", data=fields)
+    assert posted.status_code == 303, posted.text
+    async with session_scope() as s:
+        assert (await s.get(EscalationPolicy, policy.id)).steps == MULTI["steps"]
+    assert await _events() == []
+    # Removing the group target (its notify set to none) is one change, audited.
+    edited = {**fields, "s0_t1_notify": [""]}
+    assert (await client.post(f"{PAGE}/{policy.id}", data=edited)).status_code == 303
+    async with session_scope() as s:
+        first = (await s.get(EscalationPolicy, policy.id)).steps[0]
+    assert first == {"notify": "on_duty", "org": "school", "wait_minutes": 2, "all_channels": True}
+    assert len(await _events()) == 1
