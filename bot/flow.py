@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import screening, texts
+from bot.models import ScreeningState
 from helpline.db import get_engine
 from helpline.vocabulary import CHILD_HARM
 from nlu.normalize import normalize
@@ -174,7 +175,7 @@ async def screening_answer(
     if kind is None:
         return None
     found = await screening.find(session, case_id)
-    if found is None or found.state != "active" or found.current is None:
+    if found is None or found.state != ScreeningState.active or found.current is None:
         return None
     case = await session.get(Case, found.case_id)
     assert case is not None

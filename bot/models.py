@@ -3,6 +3,7 @@ attachments, replay guards and crisis screenings."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String
@@ -10,6 +11,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from helpline.crypto import EncryptedText
 from helpline.db import Base, UTCDateTime, utcnow
+
+
+class ScreeningState(enum.StrEnum):
+    """A crisis screening's life (the `state` column of bot_screenings)."""
+
+    active = "active"  # a question is open
+    paused = "paused"  # the child wrote something else; the screening waits
+    stopped = "stopped"  # the child asked to stop
+    done = "done"  # every question needed was answered
 
 
 class TelegramChat(Base):
@@ -79,7 +89,7 @@ class Screening(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), nullable=False, unique=True)
-    state: Mapped[str] = mapped_column(String(16), nullable=False, default="active")
+    state: Mapped[str] = mapped_column(String(16), nullable=False, default=ScreeningState.active)
     current: Mapped[str | None] = mapped_column(String(16), nullable=True)
     reasked: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     answers: Mapped[str] = mapped_column(EncryptedText("bot_screenings.answers"))

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import nlu
 from bot import texts
-from bot.models import Screening
+from bot.models import Screening, ScreeningState
 from helpline import audit
 from helpline.db import utcnow
 from nlu import statutory
@@ -93,7 +93,9 @@ async def begin(session: AsyncSession, case: Case) -> str | None:
     if await find(session, case.id) is not None:
         return None
     first = str(scale()["flow"]["start"])
-    session.add(Screening(case_id=case.id, state="active", current=first, answers="{}"))
+    session.add(
+        Screening(case_id=case.id, state=ScreeningState.active, current=first, answers="{}")
+    )
     await session.flush()
     await audit.record(session, "system", "screening.started", "case", case.id)
     return f"{texts.text('screening.intro')}\n\n{_ask(first)}"
@@ -112,7 +114,7 @@ async def answer(session: AsyncSession, screening: Screening, case: Case, kind: 
     now = utcnow()
     screening.updated_at, screening.reasked = now, False
     if kind == "stop":
-        screening.state, screening.current = "stopped", None
+        screening.state, screening.current = ScreeningState.stopped, None
         await audit.record(session, "system", "screening.stopped", "case", case.id)
         return Turn(texts.text("screening.stopped"), False, case.urgency)
     assert kind in ANSWER_KINDS and screening.current is not None
@@ -127,7 +129,7 @@ async def answer(session: AsyncSession, screening: Screening, case: Case, kind: 
     following = next_question(screening.current, kind)
     screening.current = following
     if following is None:
-        screening.state = "done"
+        screening.state = ScreeningState.done
         reply = texts.text("screening.done")
     else:
         reply = f"{texts.text('screening.thanks')}\n\n{_ask(following)}"
@@ -140,11 +142,11 @@ async def answer(session: AsyncSession, screening: Screening, case: Case, kind: 
 
 async def not_an_answer(session: AsyncSession, screening: Screening) -> str | None:
     """The child wrote something else: ask the open question again once, then stop asking."""
-    if screening.state != "active" or screening.current is None:
+    if screening.state != ScreeningState.active or screening.current is None:
         return None
     screening.updated_at = utcnow()
     if screening.reasked:
-        screening.state = "paused"
+        screening.state = ScreeningState.paused
         return None
     screening.reasked = True
     return _ask(screening.current)

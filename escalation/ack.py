@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation import fallback, timers
-from escalation.models import Delivery, Escalation, EscalationPolicy
+from escalation.models import ChainState, Delivery, Escalation, EscalationPolicy
 from escalation.outcomes import LIVE
 from helpline import audit
 from helpline.crypto import get_keyring, same
@@ -90,7 +90,7 @@ async def acknowledge(
     """Stop a live chain (audited); re-alert later if the policy says so. False if not live."""
     if escalation.state not in LIVE:
         return False
-    escalation.state, escalation.acked_at, escalation.incident_since = "acked", now, None
+    escalation.state, escalation.acked_at, escalation.incident_since = ChainState.acked, now, None
     escalation.acked_by_id, escalation.acked_via = staff_id, via
     await timers.cancel_chain_timers(session, escalation.id, now)
     policy = await session.get(EscalationPolicy, escalation.policy_id)

@@ -15,10 +15,15 @@ from escalation.config import settings
 from escalation.models import (
     AlertChannel,
     AlertProfile,
+    ChainReason,
+    ChainState,
     Delivery,
+    DeliveryPurpose,
+    DeliveryState,
     Escalation,
     EscalationPolicy,
     NotifyKind,
+    ReportState,
     StatutoryReport,
     Timer,
 )
@@ -87,7 +92,7 @@ async def choose_policy(session: AsyncSession, case: Case) -> PolicyInfo | None:
 
 
 async def start_chain(
-    session: AsyncSession, case: Case, reason: str, now: datetime, force: bool = False
+    session: AsyncSession, case: Case, reason: ChainReason, now: datetime, force: bool = False
 ) -> Escalation | None:
     """Open a chain whose first step is due at once (a timer row in the caller's transaction).
 
@@ -98,10 +103,10 @@ async def start_chain(
     if policy is None:
         await audit.record(session, "system", "escalation.no_policy", "case", case.id)
         return None
-    if reason != "opened":  # a case opened in this transaction has no chain yet
+    if reason != ChainReason.opened:  # a case opened in this transaction has no chain yet
         await _supersede(session, case.id, now)
     escalation = Escalation(
-        case_id=case.id, policy_id=policy.id, reason=reason, state="active", started_at=now
+        case_id=case.id, policy_id=policy.id, reason=reason, state=ChainState.active, started_at=now
     )
     session.add(escalation)
     await session.flush()
@@ -125,11 +130,13 @@ async def _supersede(session: AsyncSession, case_id: int, now: datetime) -> None
     """A raised case gets a new chain for its new urgency; the old active one ends."""
     active = (
         await session.execute(
-            select(Escalation).where(Escalation.case_id == case_id, Escalation.state == "active")
+            select(Escalation).where(
+                Escalation.case_id == case_id, Escalation.state == ChainState.active
+            )
         )
     ).scalars()
     for old in list(active):
-        old.state, old.ended_at = "superseded", now
+        old.state, old.ended_at = ChainState.superseded, now
         await timers.cancel_chain_timers(session, old.id, now)
 
 
@@ -246,7 +253,7 @@ async def channel_order(session: AsyncSession, staff_id: int) -> list[str]:
 async def run_step(session: AsyncSession, timer: Timer, now: datetime) -> None:
     """Alert step `timer.step` of round `timer.round`, and set the timer for what comes next."""
     escalation = await session.get(Escalation, timer.escalation_id)
-    if escalation is None or escalation.state != "active":
+    if escalation is None or escalation.state != ChainState.active:
         return
     policy = await session.get(EscalationPolicy, escalation.policy_id)
     case = await session.get(Case, escalation.case_id)
@@ -258,7 +265,9 @@ async def run_step(session: AsyncSession, timer: Timer, now: datetime) -> None:
             await _rounds_done(session, escalation, round_, now)
             return
         round_, index = round_ + 1, 0
-    await alert_step(session, escalation, case, steps[index], round_, index, now, "alert")
+    await alert_step(
+        session, escalation, case, steps[index], round_, index, now, DeliveryPurpose.alert
+    )
     wait = int(steps[index].get("wait_minutes", 0))
     reached = await _count_step_deliveries(session, escalation.id, round_, index)
     next_due = now + timedelta(minutes=wait) if reached else now
@@ -275,11 +284,11 @@ async def _rounds_done(
     sent = (
         await session.execute(
             select(Delivery.id)
-            .where(Delivery.escalation_id == escalation.id, Delivery.state == "sent")
+            .where(Delivery.escalation_id == escalation.id, Delivery.state == DeliveryState.sent)
             .limit(1)
         )
     ).first()
-    escalation.state = "exhausted" if sent is not None else "incident"
+    escalation.state = ChainState.exhausted if sent is not None else ChainState.incident
     if sent is None:
         outcomes.start_incident(escalation, now, "rounds_ended_nobody_reached")
     await audit.record(
@@ -301,7 +310,7 @@ async def alert_step(
     round_: int,
     index: int,
     now: datetime,
-    purpose: str,
+    purpose: DeliveryPurpose,
 ) -> int:
     """Queue one delivery (and its timer) per recipient of the step; returns how many."""
     escalation.round, escalation.step = round_, index
@@ -312,7 +321,7 @@ async def alert_step(
             await session.execute(
                 select(Delivery.channel, Delivery.staff_id, Delivery.alert_channel_id).where(
                     Delivery.escalation_id == escalation.id,
-                    Delivery.state.in_(("pending", "sending")),
+                    Delivery.state.in_((DeliveryState.pending, DeliveryState.sending)),
                     Delivery.attempts > 0,
                 )
             )
@@ -343,7 +352,7 @@ async def alert_step(
             channel=recipient.channel,
             staff_id=recipient.staff_id,
             alert_channel_id=recipient.alert_channel_id,
-            state="standby" if standby else "pending",
+            state=DeliveryState.standby if standby else DeliveryState.pending,
             rank=rank,
             all_channels=together,
             created_at=now,
@@ -352,7 +361,7 @@ async def alert_step(
         session.add(delivery)
         await session.flush()
         if not standby:
-            await timers.schedule(session, "deliver", now, delivery_id=delivery.id)
+            await timers.schedule(session, TimerKind.deliver, now, delivery_id=delivery.id)
     await audit.record(
         session,
         "system",
@@ -385,7 +394,7 @@ async def _count_step_deliveries(
 async def run_reack(session: AsyncSession, timer: Timer, now: datetime) -> None:
     """Acknowledged, but no progress since: alert the chain again from its first step."""
     escalation = await session.get(Escalation, timer.escalation_id)
-    if escalation is None or escalation.state != "acked" or escalation.acked_at is None:
+    if escalation is None or escalation.state != ChainState.acked or escalation.acked_at is None:
         return
     case = await session.get(Case, escalation.case_id)
     policy = await session.get(EscalationPolicy, escalation.policy_id)
@@ -397,10 +406,12 @@ async def run_reack(session: AsyncSession, timer: Timer, now: datetime) -> None:
         return
     if await _progressed(session, case, escalation.acked_at):
         return
-    escalation.state = "active"
+    escalation.state = ChainState.active
     round_ = escalation.round + 1
     steps = steps_of(policy)
-    reached = await alert_step(session, escalation, case, steps[0], round_, 0, now, "reack")
+    reached = await alert_step(
+        session, escalation, case, steps[0], round_, 0, now, DeliveryPurpose.reack
+    )
     wait = int(steps[0].get("wait_minutes", 0))
     await timers.schedule(
         session,
@@ -420,7 +431,7 @@ async def _progressed(session: AsyncSession, case: Case, since: datetime) -> boo
     done = await session.execute(
         select(StatutoryReport.id).where(
             StatutoryReport.case_id == case.id,
-            StatutoryReport.state == "done",
+            StatutoryReport.state == ReportState.done,
             # Entered since, whatever time it states (a stated time can be backdated).
             StatutoryReport.recorded_at >= since,
         )

@@ -65,8 +65,8 @@ def alerts_test(
         raise typer.Exit(2) from None
     for result in results:
         typer.echo(f"{result.kind:10} {result.outcome:15} {result.words()}")
-    delivered = [r for r in results if r.outcome == "delivered"]
-    if not delivered or any(r.outcome == "failed" for r in results):
+    delivered = [r for r in results if r.outcome == trial_alert.TrialOutcome.delivered]
+    if not delivered or any(r.outcome == trial_alert.TrialOutcome.failed for r in results):
         raise typer.Exit(1)
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from escalation import ack, roster
 from escalation.config import settings
 from escalation.delivery import alert_info, case_fields
-from escalation.models import Delivery, Escalation
+from escalation.models import ChainState, Delivery, DeliveryState, Escalation
 from helpline.db import utcnow
 from triage import permissions as perm
 from triage import queue
@@ -29,7 +29,7 @@ from triage.models import StaffUser
 
 CHANNEL = "console"
 # Shown in the console only while the chain can still be acknowledged.
-OPEN_STATES = ("sent",)
+OPEN_STATES = (DeliveryState.sent,)
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ async def open_alerts(session: AsyncSession, staff_id: int, limit: int = 50) -> 
                 Delivery.staff_id == staff_id,
                 Delivery.state.in_(OPEN_STATES),
                 Delivery.token_used_at.is_(None),
-                Escalation.state == "active",
+                Escalation.state == ChainState.active,
             )
             .order_by(Delivery.id.desc())
             .limit(limit)

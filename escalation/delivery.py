@@ -18,10 +18,14 @@ from escalation.models import (
     AlertChannel,
     AlertProfile,
     Delivery,
+    DeliveryPurpose,
+    DeliveryState,
     Escalation,
+    ReportState,
     StatutoryReport,
     Timer,
 )
+from escalation.timers import TimerState
 from helpline.db import get_engine, session_scope
 from helpline.localtime import local_time
 from helpline.settings import get_settings
@@ -93,7 +97,7 @@ async def case_fields(session: AsyncSession, case_id: int) -> dict[str, str]:
     due = (
         await session.execute(
             select(StatutoryReport.due_at)
-            .where(StatutoryReport.case_id == case.id, StatutoryReport.state == "due")
+            .where(StatutoryReport.case_id == case.id, StatutoryReport.state == ReportState.due)
             .order_by(StatutoryReport.due_at)
             .limit(1)
         )
@@ -119,7 +123,7 @@ async def alert_info(
         **batch.cases[delivery.case_id],
         ack_link=f"{base}/escalation/ack/{ack.link_token(delivery.id, delivery.created_at)}",
         callback_data=ack.callback_data(delivery.id),
-        reack=delivery.purpose == "reack",
+        reack=delivery.purpose == DeliveryPurpose.reack,
         possible_duplicate=delivery.possible_duplicate,
     )
 
@@ -165,8 +169,8 @@ async def claim(
         rows = await session.execute(_CLAIM_PG, params)
         return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
     due = or_(
-        and_(Timer.state == "pending", Timer.due_at <= now),
-        and_(Timer.state == "running", Timer.lease_until < now),
+        and_(Timer.state == TimerState.pending, Timer.due_at <= now),
+        and_(Timer.state == TimerState.running, Timer.lease_until < now),
     )
     pick = (
         select(Timer.id)
@@ -178,7 +182,7 @@ async def claim(
     rows = await session.execute(
         update(Timer)
         .where(Timer.id.in_(pick.scalar_subquery()))
-        .values(state="running", lease_until=now + lease, runs=Timer.runs + 1)
+        .values(state=TimerState.running, lease_until=now + lease, runs=Timer.runs + 1)
         .returning(Timer.id, Timer.kind, Timer.runs, Timer.delivery_id)
         .execution_options(synchronize_session=False)
     )
@@ -220,13 +224,15 @@ async def prepare(session: AsyncSession, timers: list[Claimed], now: datetime) -
             update(Delivery)
             .where(
                 Delivery.id.in_(ids),
-                Delivery.state.in_(("pending", "sending")),
+                Delivery.state.in_((DeliveryState.pending, DeliveryState.sending)),
                 Delivery.escalation_id.in_(live.scalar_subquery()),
             )
             .values(
                 # SET sees the row as it was: a delivery still `sending` was cut off by a crash.
-                possible_duplicate=or_(Delivery.possible_duplicate, Delivery.state == "sending"),
-                state="sending",
+                possible_duplicate=or_(
+                    Delivery.possible_duplicate, Delivery.state == DeliveryState.sending
+                ),
+                state=DeliveryState.sending,
                 attempts=Delivery.attempts + 1,
             )
             .returning(*_ALERT_COLUMNS)
@@ -241,15 +247,15 @@ async def prepare(session: AsyncSession, timers: list[Claimed], now: datetime) -
             update(Delivery)
             .where(
                 Delivery.id.in_([t.delivery_id for t in left if t.delivery_id is not None]),
-                Delivery.state.in_(("pending", "sending")),
+                Delivery.state.in_((DeliveryState.pending, DeliveryState.sending)),
             )
-            .values(state="skipped")
+            .values(state=DeliveryState.skipped)
             .execution_options(synchronize_session=False)
         )
         await session.execute(
             update(Timer)
             .where(Timer.id.in_([t.id for t in left]))
-            .values(state="done", done_at=now)
+            .values(state=TimerState.done, done_at=now)
             .execution_options(synchronize_session=False)
         )
     batch, jobs = _Batch(), []
@@ -369,9 +375,9 @@ async def _finish(session: AsyncSession, jobs: list[Job], now: datetime) -> set[
                 update(Timer)
                 .where(
                     tuple_(Timer.id, Timer.runs).in_([(j.timer_id, j.runs) for j in jobs]),
-                    Timer.state == "running",
+                    Timer.state == TimerState.running,
                 )
-                .values(state="done", done_at=now)
+                .values(state=TimerState.done, done_at=now)
                 .returning(Timer.id)
                 .execution_options(synchronize_session=False)
             )
@@ -388,7 +394,12 @@ async def _mark_sent(session: AsyncSession, sent: list[Job]) -> None:
     await session.execute(
         update(Delivery),
         [
-            {"id": j.delivery_id, "state": "sent", "sent_at": j.sent_at, "last_error": None}
+            {
+                "id": j.delivery_id,
+                "state": DeliveryState.sent,
+                "sent_at": j.sent_at,
+                "last_error": None,
+            }
             for j in sent
         ],
     )
@@ -412,7 +423,7 @@ async def _failed(session: AsyncSession, jobs: list[Job], now: datetime) -> None
     }
     for job in jobs:
         found = deliveries[job.delivery_id]
-        if found.state == "sending":
+        if found.state == DeliveryState.sending:
             assert job.error is not None
             await outcomes.failed(
                 session, timers[job.timer_id], found, now, job.error, job.ambiguous

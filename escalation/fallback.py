@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation import chain, timers
 from escalation.coverage import words
-from escalation.models import Escalation
+from escalation.models import ChainReason, ChainState, DeliveryPurpose, Escalation
 from helpline import audit, configcache
 from triage import permissions as perm
 from triage.models import Case, CaseStatus, Organisation, StaffUser
@@ -54,7 +54,7 @@ async def _active_chain(session: AsyncSession, case_id: int) -> Escalation | Non
     return (
         await session.execute(
             select(Escalation)
-            .where(Escalation.case_id == case_id, Escalation.state == "active")
+            .where(Escalation.case_id == case_id, Escalation.state == ChainState.active)
             .order_by(Escalation.id.desc())
             .limit(1)
         )
@@ -67,7 +67,7 @@ async def alert_people(
     case: Case,
     people: list[StaffUser],
     now: datetime,
-    purpose: str,
+    purpose: DeliveryPurpose,
 ) -> int:
     """Alert these people on the chain (each on every channel they have), outside its steps."""
     if not people:
@@ -124,10 +124,10 @@ async def route_up(session: AsyncSession, case: Case, now: datetime) -> bool:
         log.error("case has nobody who may take it", extra={"case_id": case.id})
         return True
     escalation = await _active_chain(session, case.id) or await chain.start_chain(
-        session, case, "fallback", now, force=True
+        session, case, ChainReason.fallback, now, force=True
     )
     if escalation is not None:
-        await alert_people(session, escalation, case, upper, now, "fallback")
+        await alert_people(session, escalation, case, upper, now, DeliveryPurpose.fallback)
     return True
 
 
@@ -170,7 +170,7 @@ async def realert_unowned(
     if not _unowned(case):
         return False
     local, upper = await takers_of(session, case)
-    escalation.state = "active"
+    escalation.state = ChainState.active
     await audit.record(
         session,
         "system",
@@ -180,7 +180,7 @@ async def realert_unowned(
         escalation_id=escalation.id,
         takers=len(local) + len(upper),
     )
-    await alert_people(session, escalation, case, local + upper, now, "unowned")
+    await alert_people(session, escalation, case, local + upper, now, DeliveryPurpose.unowned)
     await timers.schedule(
         session,
         timers.TimerKind.step,

@@ -11,6 +11,7 @@ from docx import Document
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation.config import label_words, rules, settings
+from escalation.models import ReportState
 from escalation.reports import case_reports
 from helpline.db import utcnow
 from helpline.localtime import local_time, local_zone
@@ -102,7 +103,7 @@ async def _measures(session: AsyncSession, case: Case) -> str | None:
     done = [
         f"{_local(r.made_at)} {kinds.get(r.kind, r.kind)}（回执：{r.reference}）"
         for r in await case_reports(session, case.id)
-        if r.state == "done" and r.made_at is not None
+        if r.state == ReportState.done and r.made_at is not None
     ]
     return "；".join(done) if done else None
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation.config import settings
-from escalation.models import Delivery, Escalation
+from escalation.models import Delivery, DeliveryState, Escalation
 from escalation.outcomes import LIVE
 from triage import permissions as perm
 from triage.models import Case, Role
@@ -49,7 +49,7 @@ async def summary(session: AsyncSession, staff: Any | None = None) -> Summary:
             .join(Escalation, Escalation.id == Delivery.escalation_id)
             .join(Case, Case.id == Delivery.case_id)
             .where(
-                Delivery.state == "pending",
+                Delivery.state == DeliveryState.pending,
                 Delivery.attempts > 0,
                 Escalation.state.in_(LIVE),
                 *scope,

@@ -30,6 +30,54 @@ class NotifyKind(enum.StrEnum):
 NOTIFY_KINDS: tuple[str, ...] = tuple(kind.value for kind in NotifyKind)
 
 
+class ReportState(enum.StrEnum):
+    """A statutory report's life (the `state` column of statutory_reports)."""
+
+    due = "due"  # still to be made, deadline ahead
+    missed = "missed"  # still to be made, deadline passed
+    done = "done"  # made and recorded
+    waived = "waived"  # not required after all (e.g. the rules changed with the case)
+
+
+class ChainState(enum.StrEnum):
+    """An escalation chain's life (the `state` column of escalations)."""
+
+    active = "active"  # alerting, step by step
+    acked = "acked"  # someone acknowledged
+    superseded = "superseded"  # a newer chain of the same case took over
+    exhausted = "exhausted"  # every step done, someone was reached; still acknowledgeable
+    incident = "incident"  # every step done and nobody reached
+    closed = "closed"  # the case was closed
+
+
+class ChainReason(enum.StrEnum):
+    """Why a chain started (the `reason` column of escalations)."""
+
+    opened = "opened"  # the case was opened
+    raised = "raised"  # the case's urgency went up
+    fallback = "fallback"  # nobody at the school may take the case: routed to the district
+
+
+class DeliveryState(enum.StrEnum):
+    """One delivery's life (the `state` column of escalation_deliveries)."""
+
+    pending = "pending"
+    sending = "sending"  # committed before the send: found so after a crash, sent again marked
+    sent = "sent"
+    standby = "standby"  # a later channel of the person's profile, used when earlier ones fail
+    skipped = "skipped"  # reached on another channel, or the chain ended before it went out
+    cancelled = "cancelled"  # the case was closed
+
+
+class DeliveryPurpose(enum.StrEnum):
+    """Why a delivery is sent (the `purpose` column of escalation_deliveries)."""
+
+    alert = "alert"  # a step of the chain's policy
+    reack = "reack"  # acknowledged without progress: alerted again
+    fallback = "fallback"  # nobody at the school may take the case: the district's takers
+    unowned = "unowned"  # an acknowledged emergency still without an owner: every taker
+
+
 class StatutoryReport(Base):
     """One report the law requires for a case: due, done (by whom, to whom, when), or missed."""
 
@@ -43,7 +91,7 @@ class StatutoryReport(Base):
     form: Mapped[str | None] = mapped_column(String(32), nullable=True)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    state: Mapped[str] = mapped_column(String(16), nullable=False, default="due")
+    state: Mapped[str] = mapped_column(String(16), nullable=False, default=ReportState.due)
     missed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # made_at is the time the staff member states; recorded_at is when it was entered here.
     made_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -137,8 +185,8 @@ class Escalation(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), nullable=False, index=True)
     policy_id: Mapped[int] = mapped_column(ForeignKey("escalation_policies.id"), nullable=False)
-    reason: Mapped[str] = mapped_column(String(16), nullable=False)  # opened|raised
-    state: Mapped[str] = mapped_column(String(16), nullable=False, default="active")
+    reason: Mapped[str] = mapped_column(String(16), nullable=False)  # ChainReason
+    state: Mapped[str] = mapped_column(String(16), nullable=False, default=ChainState.active)
     round: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     step: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
@@ -164,16 +212,13 @@ class Delivery(Base):
     case_id: Mapped[int] = mapped_column(Integer, nullable=False)
     round: Mapped[int] = mapped_column(Integer, nullable=False)
     step: Mapped[int] = mapped_column(Integer, nullable=False)
-    purpose: Mapped[str] = mapped_column(String(16), nullable=False, default="alert")  # |reack
+    purpose: Mapped[str] = mapped_column(String(16), nullable=False, default=DeliveryPurpose.alert)
     channel: Mapped[str] = mapped_column(String(16), nullable=False)
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
     alert_channel_id: Mapped[int | None] = mapped_column(
         ForeignKey("alert_channels.id"), nullable=True
     )
-    # pending|sending|sent|standby (a later channel of the person's profile, used when the
-    # ones before it fail)|skipped (the person was reached on another channel, or the chain
-    # ended before it went out)|cancelled (the case was closed)
-    state: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    state: Mapped[str] = mapped_column(String(16), nullable=False, default=DeliveryState.pending)
     rank: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # place in the profile
     # The step asked for every channel at once (emergencies): no channel stands in for another.
     all_channels: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)

@@ -26,13 +26,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation import notifier, timers
 from escalation.config import settings
-from escalation.models import Delivery, Escalation, Timer
+from escalation.models import ChainState, Delivery, DeliveryState, Escalation, Timer
+from escalation.timers import TimerKind, TimerState
 from triage.models import Case
 
 log = logging.getLogger("escalation.delivery")
 
-LIVE = ("active", "incident", "exhausted")  # alerts of these chains keep being delivered
-WAITING = ("pending", "sending", "standby")  # not yet out, and not given up
+# Alerts of these chains keep being delivered.
+LIVE = (ChainState.active, ChainState.incident, ChainState.exhausted)
+# Not yet out, and not given up.
+WAITING = (DeliveryState.pending, DeliveryState.sending, DeliveryState.standby)
 
 
 def backoff(attempts: int, urgency: str | None = None) -> float:
@@ -77,7 +80,7 @@ async def delivered(session: AsyncSession, sent: Sequence[Reached], now: datetim
                 select(Delivery).where(
                     Delivery.escalation_id.in_(chains),
                     Delivery.staff_id.is_not(None),
-                    Delivery.state.in_(("pending", "standby")),
+                    Delivery.state.in_((DeliveryState.pending, DeliveryState.standby)),
                 )
             )
         ).scalars()
@@ -92,7 +95,7 @@ async def delivered(session: AsyncSession, sent: Sequence[Reached], now: datetim
             await session.execute(
                 update(Delivery)
                 .where(Delivery.id.in_(skipped))
-                .values(state="skipped", last_error="reached_on_other_channel")
+                .values(state=DeliveryState.skipped, last_error="reached_on_other_channel")
                 .execution_options(synchronize_session=False)
             )
             await _cancel_delivery_timers(session, skipped, now)
@@ -109,8 +112,8 @@ async def delivered(session: AsyncSession, sent: Sequence[Reached], now: datetim
             extra={"escalation_id": chain.id, "case_id": chain.case_id},
         )
         chain.incident_since = None
-        if chain.state == "incident":
-            chain.state = "exhausted"  # someone has been told now; still acknowledgeable
+        if chain.state == ChainState.incident:
+            chain.state = ChainState.exhausted  # someone has been told now; still acknowledgeable
 
 
 async def failed(
@@ -127,8 +130,8 @@ async def failed(
     found.possible_duplicate = found.possible_duplicate or ambiguous
     case = await session.get(Case, found.case_id)
     wait = backoff(found.attempts, case.urgency if case is not None else None)
-    found.state, found.due_at = "pending", now + timedelta(seconds=wait)
-    timer.state, timer.done_at, timer.due_at = "pending", None, found.due_at
+    found.state, found.due_at = DeliveryState.pending, now + timedelta(seconds=wait)
+    timer.state, timer.done_at, timer.due_at = TimerState.pending, None, found.due_at
     log.warning(
         "alert delivery failed",
         extra={
@@ -157,8 +160,11 @@ async def failed(
             )
         )
     ).all()
-    anyone = any(state == "sent" for state, _ in step)
-    untried = any(state in ("pending", "sending") and tries == 0 for state, tries in step)
+    anyone = any(state == DeliveryState.sent for state, _ in step)
+    untried = any(
+        state in (DeliveryState.pending, DeliveryState.sending) and tries == 0
+        for state, tries in step
+    )
     if not anyone and not untried:
         await _move_on(session, found, now)
     if chain is not None and chain.state in LIVE and chain.incident_since is None:
@@ -172,7 +178,7 @@ async def not_reached(session: AsyncSession, delivery_id: int, now: datetime, er
     out (the ones skipped because this one seemed to reach them come back), the chain moves
     on or becomes an incident when nobody is reached. Returns whether anything changed."""
     found = await session.get(Delivery, delivery_id, with_for_update=True)
-    if found is None or found.state != "sent":
+    if found is None or found.state != DeliveryState.sent:
         return False  # already failing, cancelled or skipped: nothing to undo
     chain = await session.get(Escalation, found.escalation_id)
     if chain is None or chain.state not in LIVE:
@@ -187,7 +193,7 @@ async def not_reached(session: AsyncSession, delivery_id: int, now: datetime, er
     reached_otherwise = (
         await session.execute(
             select(Delivery.id)
-            .where(*same_person, Delivery.id != found.id, Delivery.state == "sent")
+            .where(*same_person, Delivery.id != found.id, Delivery.state == DeliveryState.sent)
             .limit(1)
         )
     ).first()
@@ -197,15 +203,15 @@ async def not_reached(session: AsyncSession, delivery_id: int, now: datetime, er
             update(Delivery)
             .where(
                 *same_person,
-                Delivery.state == "skipped",
+                Delivery.state == DeliveryState.skipped,
                 Delivery.last_error == "reached_on_other_channel",
             )
-            .values(state="standby", last_error=None)
+            .values(state=DeliveryState.standby, last_error=None)
             .execution_options(synchronize_session=False)
         )
     if restore and found.attempts != 1:  # `failed` tries the next channel on a first failure
         await _next_channel(session, found, now)
-    timer = await timers.schedule(session, "deliver", now, delivery_id=found.id)
+    timer = await timers.schedule(session, TimerKind.deliver, now, delivery_id=found.id)
     await failed(session, timer, found, now, error, False)
     return True
 
@@ -222,15 +228,15 @@ async def _next_channel(session: AsyncSession, found: Delivery, now: datetime) -
                 Delivery.round == found.round,
                 Delivery.step == found.step,
                 Delivery.staff_id == found.staff_id,
-                Delivery.state == "standby",
+                Delivery.state == DeliveryState.standby,
             )
             .order_by(Delivery.rank)
             .limit(1)
         )
     ).scalar_one_or_none()
     if standby is not None:
-        standby.state, standby.due_at = "pending", now
-        await timers.schedule(session, "deliver", now, delivery_id=standby.id)
+        standby.state, standby.due_at = DeliveryState.pending, now
+        await timers.schedule(session, TimerKind.deliver, now, delivery_id=standby.id)
 
 
 async def _move_on(session: AsyncSession, found: Delivery, now: datetime) -> None:
@@ -239,8 +245,8 @@ async def _move_on(session: AsyncSession, found: Delivery, now: datetime) -> Non
         update(Timer)
         .where(
             Timer.escalation_id == found.escalation_id,
-            Timer.kind == "step",
-            Timer.state == "pending",
+            Timer.kind == TimerKind.step,
+            Timer.state == TimerState.pending,
             Timer.round == found.round,
             Timer.step == found.step + 1,
             Timer.due_at > now,
@@ -254,7 +260,7 @@ async def _maybe_incident(session: AsyncSession, chain: Escalation, now: datetim
     sent = (
         await session.execute(
             select(Delivery.id)
-            .where(Delivery.escalation_id == chain.id, Delivery.state == "sent")
+            .where(Delivery.escalation_id == chain.id, Delivery.state == DeliveryState.sent)
             .limit(1)
         )
     ).first()
@@ -277,12 +283,12 @@ async def _cancel_delivery_timers(session: AsyncSession, ids: list[int], now: da
         update(Timer)
         .where(
             and_(
-                Timer.kind == "deliver",
+                Timer.kind == TimerKind.deliver,
                 Timer.delivery_id.in_(ids),
-                Timer.state == "pending",
+                Timer.state == TimerState.pending,
             )
         )
-        .values(state="cancelled", done_at=now)
+        .values(state=TimerState.cancelled, done_at=now)
         .execution_options(synchronize_session=False)
     )
 
@@ -300,7 +306,7 @@ async def stop_case(session: AsyncSession, case_id: int, now: datetime, reason: 
         ).scalars()
     )
     for chain in chains:
-        chain.state, chain.ended_at, chain.incident_since = "closed", now, None
+        chain.state, chain.ended_at, chain.incident_since = ChainState.closed, now, None
         await timers.cancel_chain_timers(session, chain.id, now)
     if not chains:
         return 0
@@ -318,7 +324,7 @@ async def stop_case(session: AsyncSession, case_id: int, now: datetime, reason: 
         await session.execute(
             update(Delivery)
             .where(Delivery.id.in_(waiting))
-            .values(state="cancelled", last_error=reason)
+            .values(state=DeliveryState.cancelled, last_error=reason)
             .execution_options(synchronize_session=False)
         )
         await _cancel_delivery_timers(session, waiting, now)

@@ -8,7 +8,7 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation.models import Delivery, Escalation
+from escalation.models import Delivery, DeliveryState, Escalation
 from escalation.outcomes import LIVE
 from escalation.reports import case_reports
 from escalation.web import templates
@@ -39,7 +39,7 @@ async def escalation_status(session: AsyncSession, case_id: int) -> list[dict[st
             await session.execute(
                 select(func.count()).where(
                     Delivery.escalation_id == chain.id,
-                    Delivery.state == "pending",
+                    Delivery.state == DeliveryState.pending,
                     Delivery.attempts > 0,
                 )
             )

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from escalation import cloud_signing
 from escalation.notifier import Contact, NotifyError, Target, register
 from escalation.notifiers import AlertInfo
-from escalation.phone_models import PhoneReceipt
+from escalation.phone_models import PhoneReceipt, ReceiptState
 from helpline.datafiles import data_yaml
 from helpline.db import session_scope, utcnow
 from helpline.settings import get_settings
@@ -247,7 +247,7 @@ async def record_accepted(alert_id: int, provider: str, kind: str, ref: str) -> 
                     provider=provider,
                     kind=kind,
                     ref=ref[:128],
-                    state="accepted",
+                    state=ReceiptState.accepted,
                     created_at=now,
                     updated_at=now,
                 )

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from sqlalchemy import Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from helpline.db import Base, UTCDateTime, utcnow
+
+
+class ReceiptState(enum.StrEnum):
+    """What a cloud said of one SMS or call (the `state` column of PhoneReceipt)."""
+
+    accepted = "accepted"  # the cloud took it; no receipt yet
+    delivered = "delivered"  # SMS
+    answered = "answered"  # call
+    unanswered = "unanswered"  # call
+    failed = "failed"  # SMS or call
+    acknowledged = "acknowledged"  # the person pressed the key of a call
 
 
 class PhoneReceipt(Base):
@@ -23,7 +35,7 @@ class PhoneReceipt(Base):
     provider: Mapped[str] = mapped_column(String(16), nullable=False)
     kind: Mapped[str] = mapped_column(String(8), nullable=False)
     ref: Mapped[str] = mapped_column(String(128), nullable=False)
-    state: Mapped[str] = mapped_column(String(16), nullable=False, default="accepted")
+    state: Mapped[str] = mapped_column(String(16), nullable=False, default=ReceiptState.accepted)
     detail: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation import ack, outcomes
 from escalation.phone_alerts import config
-from escalation.phone_models import PhoneReceipt
+from escalation.phone_models import PhoneReceipt, ReceiptState
 from helpline.db import session_scope, utcnow
 from helpline.settings import get_settings
 
@@ -34,7 +34,8 @@ router = APIRouter(prefix="/escalation/phone")
 MAX_RECEIPT_BYTES = 262_144
 ALIYUN_OK = {"code": 0, "msg": "成功"}
 TENCENT_OK = {"result": 0, "errmsg": "OK"}
-NOT_REACHED = ("failed", "unanswered")  # the alert did not reach its person after all
+# The alert did not reach its person after all.
+NOT_REACHED = (ReceiptState.failed, ReceiptState.unanswered)
 
 
 def _secret_ok(given: str) -> bool:
@@ -62,7 +63,7 @@ async def _update(
     if found is None:
         return None
     # An acknowledgement is final; a late "answered" must not overwrite it.
-    if found.state != "acknowledged":
+    if found.state != ReceiptState.acknowledged:
         found.state = state
     found.detail = (detail or "")[:64] or None
     found.updated_at = utcnow()
@@ -92,7 +93,7 @@ async def _acknowledge(session: AsyncSession, receipt: PhoneReceipt | None, key:
     result = await ack.acknowledge_token(
         session, ack.callback_data(receipt.delivery_id), via="voice"
     )
-    receipt.state = "acknowledged"
+    receipt.state = ReceiptState.acknowledged
     log.info(
         "alert acknowledged by key press", extra={"alert_id": receipt.delivery_id, "result": result}
     )
@@ -133,13 +134,17 @@ async def _apply(session: AsyncSession, provider: str, kind: str, data: Any) -> 
     if provider == "aliyun":
         for item in data if isinstance(data, list) else [data]:
             if kind == "sms":
-                state = "delivered" if item.get("success") in (True, "true") else "failed"
+                state = (
+                    ReceiptState.delivered
+                    if item.get("success") in (True, "true")
+                    else ReceiptState.failed
+                )
                 found = await _update(
                     session, "aliyun", str(item["biz_id"]), state, item.get("err_code")
                 )
             else:
                 status = str(item.get("status_code", ""))
-                state = str(config()["aliyun_call_not_reached"].get(status, "answered"))
+                state = str(config()["aliyun_call_not_reached"].get(status, ReceiptState.answered))
                 found = await _update(session, "aliyun", str(item["call_id"]), state, status)
                 if item.get("dtmf"):
                     await _acknowledge(session, found, str(item["dtmf"]))
@@ -147,22 +152,28 @@ async def _apply(session: AsyncSession, provider: str, kind: str, data: Any) -> 
         return matched
     if kind == "sms":
         for item in data:
-            state = "delivered" if item.get("report_status") == "SUCCESS" else "failed"
+            state = (
+                ReceiptState.delivered
+                if item.get("report_status") == "SUCCESS"
+                else ReceiptState.failed
+            )
             found = await _update(session, "tencent", str(item["sid"]), state, item.get("errmsg"))
             matched += found is not None
         return matched
     if "voicekey_callback" in data:
         item = data["voicekey_callback"]
-        found = await _update(session, "tencent", str(item["callid"]), "answered", "key")
+        found = await _update(session, "tencent", str(item["callid"]), ReceiptState.answered, "key")
         await _acknowledge(session, found, str(item.get("keypress", "")))
         return int(found is not None)
     if "voice_failure_callback" in data:
         item = data["voice_failure_callback"]
         code = f"failure_{item.get('failure_code', '')}"
-        found = await _update(session, "tencent", str(item["callid"]), "failed", code)
+        found = await _update(session, "tencent", str(item["callid"]), ReceiptState.failed, code)
         return int(found is not None)
     item = data["voiceprompt_callback"]
     result = str(item.get("result", ""))
-    state = {"0": "answered", "1": "unanswered"}.get(result, "failed")
+    state = {"0": ReceiptState.answered, "1": ReceiptState.unanswered}.get(
+        result, ReceiptState.failed
+    )
     found = await _update(session, "tencent", str(item["callid"]), state, f"result_{result}")
     return int(found is not None)

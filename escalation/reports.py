@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation import timers
 from escalation.config import rules
-from escalation.models import StatutoryReport, Timer
+from escalation.models import ReportState, StatutoryReport, Timer
 from escalation.timers import TimerKind
 from helpline import audit
 from helpline.db import utcnow
 
-OPEN_STATES = ("due", "missed")  # still to be made; "done" and "waived" are settled
+OPEN_STATES = (ReportState.due, ReportState.missed)  # still to be made; done, waived settled
 
 
 class ReportError(ValueError):
@@ -71,7 +71,7 @@ async def open_reports(
             "form": specs[kind].get("form"),
             "opened_at": since,
             "due_at": since + timedelta(minutes=int(specs[kind]["deadline_minutes"])),
-            "state": "due",
+            "state": ReportState.due,
         }
         for kind in required_kinds(list(case.labels), case.urgency)
         if kind not in existing
@@ -95,7 +95,7 @@ async def _waive(
     for report in known:
         if report.kind in withheld and report.state in OPEN_STATES:
             before = _snapshot(report)
-            report.state = "waived"
+            report.state = ReportState.waived
             await audit.record(
                 session,
                 "system",
@@ -135,10 +135,10 @@ async def run_deadline(session: AsyncSession, timer: Timer, now: datetime) -> No
 async def mark_missed(session: AsyncSession, report_id: int, now: datetime) -> bool:
     """The deadline passed: a report still due becomes missed (idempotent)."""
     report = await session.get(StatutoryReport, report_id)
-    if report is None or report.state != "due" or report.due_at > now:
+    if report is None or report.state != ReportState.due or report.due_at > now:
         return False
     before = _snapshot(report)
-    report.state, report.missed_at = "missed", now
+    report.state, report.missed_at = ReportState.missed, now
     report.late_minutes = _late_minutes(report.due_at, now)
     await audit.record(
         session,
@@ -211,7 +211,7 @@ async def record_report(
     _check_made_at(report, made.made_at, now)
     before = _snapshot(report)
     late = _late_minutes(report.due_at, now)
-    report.state, report.made_at, report.made_by_id = "done", made.made_at, staff_id
+    report.state, report.made_at, report.made_by_id = ReportState.done, made.made_at, staff_id
     report.recorded_at = now
     report.made_to, report.reference = made.made_to.strip()[:200], made.reference.strip()[:100]
     report.late_minutes = late if late > 0 else None

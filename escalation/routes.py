@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation import ack, fastreport, health
 from escalation.models import Delivery, StatutoryReport
-from escalation.reports import Made, ReportError, record_report
+from escalation.reports import OPEN_STATES, Made, ReportError, record_report
 from escalation.web import render
 from helpline import audit
 from helpline.localtime import local_zone
@@ -53,7 +53,7 @@ async def deadline_board(
     found = await session.execute(
         select(StatutoryReport, Case)
         .join(Case, Case.id == StatutoryReport.case_id)
-        .where(StatutoryReport.state.in_(("due", "missed")), perm.visible_cases_clause(staff))
+        .where(StatutoryReport.state.in_(OPEN_STATES), perm.visible_cases_clause(staff))
         .order_by(StatutoryReport.due_at, StatutoryReport.id)
         .limit(500)
     )
@@ -174,9 +174,7 @@ def _ack_page(request: Request, result: str, token: str, number: str | None) -> 
 
 
 @router.get("/escalation/ack/{token}", response_class=HTMLResponse)
-async def ack_page(
-    request: Request, token: str, session: AsyncSession = DbSession
-) -> Response:
+async def ack_page(request: Request, token: str, session: AsyncSession = DbSession) -> Response:
     """Only shows a confirm button: a link scanner that fetches the link acknowledges nothing."""
     result = await ack.link_state(session, token)
     return _ack_page(request, result, token, await _number_for(session, token))

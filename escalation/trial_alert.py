@@ -6,6 +6,7 @@ and no content; nothing is retried, no chain is touched.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,10 +49,19 @@ def trial_info() -> TrialInfo:
     )
 
 
+class TrialOutcome(enum.StrEnum):
+    """What a test alert on one channel kind came to (words: trial_alert.outcomes)."""
+
+    delivered = "delivered"
+    failed = "failed"
+    no_address = "no_address"  # the person has no address of that kind
+    not_configured = "not_configured"  # the channel is not set up on this service
+
+
 @dataclass(frozen=True)
 class ChannelResult:
     kind: str
-    outcome: str  # delivered | failed | no_address | not_configured
+    outcome: TrialOutcome
     error: str | None = None
 
     def words(self) -> str:
@@ -84,18 +94,18 @@ async def send_trial(session: AsyncSession, staff: StaffUser, actor: str) -> lis
         if found is None or not found.personal:
             continue
         if not found.ready():
-            results.append(ChannelResult(kind, "not_configured"))
+            results.append(ChannelResult(kind, TrialOutcome.not_configured))
             continue
         address = found.address(contact)
         if not address:
-            results.append(ChannelResult(kind, "no_address"))
+            results.append(ChannelResult(kind, TrialOutcome.no_address))
             continue
         try:
             await found.send(notifier.Target(address, None, staff.id), info)
         except notifier.NotifyError as exc:
-            results.append(ChannelResult(kind, "failed", str(exc)[:64]))
+            results.append(ChannelResult(kind, TrialOutcome.failed, str(exc)[:64]))
         else:
-            results.append(ChannelResult(kind, "delivered"))
+            results.append(ChannelResult(kind, TrialOutcome.delivered))
     await audit.record(
         session,
         actor,

@@ -155,7 +155,7 @@ class Worker:
     async def _run(self, item: Claimed) -> None:
         async with session_scope() as session:
             timer = await session.get(Timer, item.id, with_for_update=True)
-            if timer is None or timer.state != "running" or timer.runs != item.runs:
+            if timer is None or timer.state != timers.TimerState.running or timer.runs != item.runs:
                 return  # taken over by another worker after our lease ran out
             now = self.clock()
             run = timers.handler_for(item.kind)  # step, reack, deadline (escalation/timers.py)

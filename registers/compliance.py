@@ -19,10 +19,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation.models import StatutoryReport
+from escalation.models import ReportState, StatutoryReport
 from helpline.db import utcnow
 from registers.config import month_of
-from registers.stats import report_outcome
+from registers.stats import ReportOutcome, report_outcome
 from triage.models import Case, Organisation
 
 
@@ -87,7 +87,7 @@ def _line(
 ) -> ReportLine:
     outcome = report_outcome(report.state, report.late_minutes, report.due_at, now)
     late = report.late_minutes
-    if outcome == "missed" and report.state != "done":
+    if outcome == ReportOutcome.missed and report.state != ReportState.done:
         late = max(0, math.ceil((now - report.due_at).total_seconds() / 60))
     taken = None
     if report.made_at is not None:
@@ -104,7 +104,7 @@ def _line(
         made_at=report.made_at,
         recorded_at=report.recorded_at,
         outcome=outcome,
-        late_minutes=late if outcome in ("late", "missed") else None,
+        late_minutes=late if outcome in (ReportOutcome.late, ReportOutcome.missed) else None,
         minutes_to_report=taken,
     )
 

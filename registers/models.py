@@ -7,6 +7,7 @@ is shown only in the console, never exported.
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Date, ForeignKey, Integer, String, UniqueConstraint
@@ -39,6 +40,13 @@ class BullyingRecord(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
 
+class SendState(enum.StrEnum):
+    """A scheduled delivery of the statistics (the `state` column of register_sends)."""
+
+    sending = "sending"  # claimed by a process (a claim this old was cut off by a crash)
+    sent = "sent"
+
+
 class ScheduledSend(Base):
     """One scheduled delivery of the statistics: at most one per (organisation, month, day)."""
 
@@ -50,7 +58,7 @@ class ScheduledSend(Base):
     month: Mapped[str] = mapped_column(String(7), nullable=False)  # YYYY-MM (local time)
     day: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
-    state: Mapped[str] = mapped_column(String(16), nullable=False, default="sending")
+    state: Mapped[str] = mapped_column(String(16), nullable=False, default=SendState.sending)
     files: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
     recipients: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

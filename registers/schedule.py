@@ -28,7 +28,7 @@ from helpline.db import session_scope, utcnow
 from helpline.settings import get_settings
 from registers import bundle
 from registers.config import local_zone, settings
-from registers.models import ScheduledSend
+from registers.models import ScheduledSend, SendState
 from triage.models import Organisation, StaffUser
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ async def _claim(org_id: int, month: str, day: int, now: datetime) -> int | None
                 ScheduledSend.org_id == org_id,
                 ScheduledSend.month == month,
                 ScheduledSend.day == day,
-                ScheduledSend.state == "sending",
+                ScheduledSend.state == SendState.sending,
                 ScheduledSend.created_at < now - STALE_CLAIM,
             )
             .values(created_at=now)
@@ -158,7 +158,7 @@ async def _deliver_one(
     async with session_scope() as session:
         send = await session.get(ScheduledSend, send_id)
         assert send is not None
-        send.state, send.sent_at = "sent", now
+        send.state, send.sent_at = SendState.sent, now
         send.files, send.recipients, send.failures = sorted(files), len(contacts), failures
         await audit.record(
             session,

@@ -13,6 +13,7 @@ Definitions (docs/registers.md repeats them; the tests compute the same figures 
 
 from __future__ import annotations
 
+import enum
 import math
 import statistics
 from collections import Counter
@@ -23,7 +24,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation.models import StatutoryReport
+from escalation.models import ReportState, StatutoryReport
 from helpline.db import utcnow
 from registers.config import month_bounds, words
 from triage.models import Case, CaseStatus, Organisation, OrgKind, Reporter
@@ -81,16 +82,24 @@ def percentile(values: list[float], pct: int) -> float | None:
     return round(ordered[rank - 1], 1)
 
 
-REPORT_OUTCOMES = ("on_time", "late", "missed", "pending")
+class ReportOutcome(enum.StrEnum):
+    """How a statutory report stands in the statistics and the compliance list."""
+
+    on_time = "on_time"
+    late = "late"
+    missed = "missed"  # not made by its deadline (made late counts as late)
+    pending = "pending"  # not made, deadline ahead
 
 
-def report_outcome(state: str, late_minutes: int | None, due_at: datetime, now: datetime) -> str:
+def report_outcome(
+    state: str, late_minutes: int | None, due_at: datetime, now: datetime
+) -> ReportOutcome:
     """How a statutory report stands: on_time, late, missed or pending."""
-    if state == "done":
-        return "late" if late_minutes else "on_time"
-    if state == "missed" or due_at <= now:
-        return "missed"
-    return "pending"
+    if state == ReportState.done:
+        return ReportOutcome.late if late_minutes else ReportOutcome.on_time
+    if state == ReportState.missed or due_at <= now:
+        return ReportOutcome.missed
+    return ReportOutcome.pending
 
 
 async def scope_orgs(session: AsyncSession, org: Organisation) -> list[Organisation]:

@@ -24,7 +24,7 @@ from helpline.db import utcnow
 from triage import permissions as perm
 from triage import recovery
 from triage.auth import ROLES_NEEDING_TOTP, StaffSession, hash_password
-from triage.models import GrantAction, Organisation, RoleGrant, StaffUser
+from triage.models import GrantAction, GrantState, Organisation, RoleGrant, StaffUser
 
 
 class GrantError(ValueError):
@@ -52,7 +52,9 @@ def _actor(staff: StaffUser) -> str:
 async def pending_for(session: AsyncSession, target: StaffUser) -> RoleGrant | None:
     return (
         await session.execute(
-            select(RoleGrant).where(RoleGrant.staff_id == target.id, RoleGrant.state == "pending")
+            select(RoleGrant).where(
+                RoleGrant.staff_id == target.id, RoleGrant.state == GrantState.pending
+            )
         )
     ).scalar_one_or_none()
 
@@ -67,7 +69,7 @@ async def request(
         staff_id=target.id,
         action=action,
         role=role,
-        state="pending",
+        state=GrantState.pending,
         requested_by_id=admin.id,
         requested_at=utcnow(),
     )
@@ -91,7 +93,9 @@ async def pending_in_scope(session: AsyncSession, admin: StaffUser) -> list[Role
     rows = await session.execute(
         select(RoleGrant)
         .join(StaffUser, StaffUser.id == RoleGrant.staff_id)
-        .where(RoleGrant.state == "pending", perm.scope_org_clause(admin, StaffUser.org_id))
+        .where(
+            RoleGrant.state == GrantState.pending, perm.scope_org_clause(admin, StaffUser.org_id)
+        )
         .order_by(RoleGrant.requested_at, RoleGrant.id)
     )
     return list(rows.scalars())
@@ -110,7 +114,7 @@ async def _open_grant(session: AsyncSession, admin: StaffUser, grant_id: int) ->
     )
     if in_scope.first() is None:
         raise LookupError("grant")
-    if grant.state != "pending":
+    if grant.state != GrantState.pending:
         raise GrantError("这项申请已经处理过了。")
     return grant
 
@@ -125,7 +129,7 @@ async def approve(session: AsyncSession, approver: StaffUser, grant_id: int) -> 
     if target.id == approver.id:
         raise GrantError("不能批准与自己账号有关的申请。")
     issued = await _apply(session, grant, target)
-    grant.state, grant.decided_by_id, grant.decided_at = "approved", approver.id, utcnow()
+    grant.state, grant.decided_by_id, grant.decided_at = GrantState.approved, approver.id, utcnow()
     await audit.record(
         session,
         _actor(approver),
@@ -144,7 +148,7 @@ async def refuse(session: AsyncSession, admin: StaffUser, grant_id: int) -> Role
     """Refuse a request (or withdraw one's own); nothing changes on the account."""
     grant = await _open_grant(session, admin, grant_id)
     own = grant.requested_by_id == admin.id
-    grant.state = "withdrawn" if own else "refused"
+    grant.state = GrantState.withdrawn if own else GrantState.refused
     grant.decided_by_id, grant.decided_at = admin.id, utcnow()
     await audit.record(
         session,

@@ -266,6 +266,15 @@ class GrantAction(enum.StrEnum):
     totp = "totp"  # a lost authenticator: a new key (and password) for a guarded account
 
 
+class GrantState(enum.StrEnum):
+    """A four-eyes request's life (the `state` column of role_grants)."""
+
+    pending = "pending"
+    approved = "approved"
+    refused = "refused"  # by the second administrator
+    withdrawn = "withdrawn"  # by the administrator who asked
+
+
 class RoleGrant(Base):
     """A request by one administrator that a second must approve (four eyes, issue 14).
 
@@ -279,7 +288,7 @@ class RoleGrant(Base):
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), nullable=False, index=True)
     action: Mapped[str] = mapped_column(String(16), nullable=False)
     role: Mapped[str] = mapped_column(String(32), nullable=False)
-    state: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    state: Mapped[str] = mapped_column(String(16), nullable=False, default=GrantState.pending)
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), nullable=False)
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)

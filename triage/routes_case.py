@@ -15,7 +15,7 @@ from triage import caseview, casework, queue
 from triage import permissions as perm
 from triage.deps import DbSession, current_staff
 from triage.hooks import close_blockers, hooks
-from triage.models import Case, Reporter, StaffUser
+from triage.models import Case, CaseStatus, Reporter, StaffUser
 from triage.pages import back_to, render
 
 router = APIRouter(prefix="/console/cases")
@@ -63,8 +63,8 @@ async def _case_page(
         "can_claim": perm.can_claim(staff, case) and case.assignee_id is None,
         "can_release": perm.can_release(staff, case) and case.assignee_id is not None,
         "can_reassign": perm.can_reassign(staff, case),
-        "can_act": perm.can_act(staff, case) and case.status != "closed",
-        "can_note": perm.can_add_note(staff, case) and case.status != "closed",
+        "can_act": perm.can_act(staff, case) and case.status != CaseStatus.closed,
+        "can_note": perm.can_add_note(staff, case) and case.status != CaseStatus.closed,
         "msg": msg or request.query_params.get("msg"),
         "drafts": drafts or {},
         "version": version,
@@ -81,7 +81,9 @@ async def _case_page(
             **_timeline(await caseview.timeline(session, case.id), request),
             merge_candidates=await casework.merge_candidates(session, case),
             outcomes=casework.outcomes(),
-            blockers=await close_blockers(session, case) if case.status != "closed" else [],
+            blockers=await close_blockers(session, case)
+            if case.status != CaseStatus.closed
+            else [],
         )
     if context["can_reassign"]:
         context["assignable"] = await queue.assignable_staff(session, case)
@@ -137,7 +139,7 @@ async def _act(
     check_csrf(request, csrf)
     case = await perm.visible_case(session, staff, case_id)
     perm.require(allowed(staff, case))
-    if case.status == "closed":
+    if case.status == CaseStatus.closed:
         raise HTTPException(status_code=409, detail="个案已经结案。")
     try:
         msg = await do(session, staff, case)
