@@ -4,8 +4,7 @@ see it (an active account). escalation/console_alerts.py shows it on every conso
 
 from __future__ import annotations
 
-from escalation.notifier import Contact, NotifyError, Target, register
-from escalation.notifiers import AlertInfo
+from escalation.notifier import Contact, Notice, NotifyError, Target, register
 from helpline.db import session_scope
 from triage.models import StaffUser
 
@@ -22,7 +21,7 @@ class ConsoleNotifier:
     def address(self, contact: Contact) -> str | None:
         return str(contact.staff_id)
 
-    async def send(self, target: Target, info: AlertInfo) -> None:
+    async def send(self, target: Target, notice: Notice) -> None:
         staff_id = target.staff_id or (int(target.address) if target.address.isdigit() else 0)
         async with session_scope() as session:
             staff = await session.get(StaffUser, staff_id)

@@ -298,14 +298,15 @@ _ALERT_COLUMNS = (
 
 
 async def send(
-    channel: str, address: Address, info: notifiers.AlertInfo, staff_id: int | None = None
+    channel: str, address: Address, notice: notifier.Notice, staff_id: int | None = None
 ) -> None:
-    """Through the notifier registered for `channel` (escalation.notifier)."""
+    """One notice to one recipient, through the notifier registered for `channel`
+    (escalation.notifier): an alert, a test alert, the statistics notice."""
     found = notifier.get(channel)
     if found is None:
         raise notifier.NotifyError("unknown_channel")
     target, secret = address
-    await found.send(notifier.Target(target, secret, staff_id), info)
+    await found.send(notifier.Target(target, secret, staff_id), notice)
 
 
 async def run_job(job: Job, clock: Callable[[], datetime]) -> Job:
@@ -313,7 +314,7 @@ async def run_job(job: Job, clock: Callable[[], datetime]) -> Job:
     try:
         if job.address is None:
             raise notifier.NotifyError("no_address")
-        await send(job.channel, job.address, job.info, job.staff_id)
+        await send(job.channel, job.address, job.info.notice(), job.staff_id)
         job.sent_at = clock()
     except notifier.NotifyError as exc:
         job.error, job.ambiguous = str(exc), exc.ambiguous

@@ -13,12 +13,11 @@ short codes such as `smtp_SMTPRecipientsRefused` or `http_status_500`.
 
 from __future__ import annotations
 
+import enum
 import importlib
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
-
-if TYPE_CHECKING:
-    from escalation.notifiers import AlertInfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
 # Modules that register notifiers when imported (one line per module).
 NOTIFIER_MODULES: tuple[str, ...] = (
@@ -38,6 +37,47 @@ class NotifyError(RuntimeError):
     def __init__(self, label: str, *, ambiguous: bool = False) -> None:
         super().__init__(label)
         self.ambiguous = ambiguous
+
+
+class NoticeKind(enum.StrEnum):
+    """What a notice is about (a webhook's `type` is `helpline.<kind>`)."""
+
+    alert = "alert"  # an escalation alert of a case
+    reack = "reack"  # an acknowledged case without progress, alerted again
+    trial = "trial"  # a test alert, no case (escalation.trial_alert)
+    statistics = "statistics"  # the monthly statistics are ready (registers.schedule)
+
+
+@dataclass(frozen=True)
+class Acknowledge:
+    """How a person confirms an alert: a line with a one-time link (any channel), or a button
+    with its label and callback data where the channel has buttons (Telegram)."""
+
+    line: str
+    button: str
+    callback_data: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What any message to a person carries, whatever the channel: its kind, a subject, the
+    lines of its body and its structured `fields` (what a webhook receives). Never message
+    text or names. The recipient and the channel are the delivery's (`Target`, the notifier's
+    kind). Only an alert has an `alert_id` (a receiver drops duplicates by it, a phone receipt
+    finds its alert) and a way to be acknowledged."""
+
+    kind: NoticeKind
+    subject: str
+    body: tuple[str, ...]
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    alert_id: int | None = None
+    acknowledge: Acknowledge | None = None
+    # This alert may have reached the recipient already (a crash or a timeout after sending).
+    possible_duplicate: bool = False
+
+    def lines(self) -> list[str]:
+        """The body, and the acknowledgement line for channels without a button."""
+        return [*self.body, *([self.acknowledge.line] if self.acknowledge else [])]
 
 
 @dataclass(frozen=True)
@@ -76,8 +116,8 @@ class Notifier(Protocol):
         """This person's address on this channel, or None when they have none."""
         ...
 
-    async def send(self, target: Target, info: AlertInfo) -> None:
-        """Deliver one alert or raise NotifyError (never another exception on purpose)."""
+    async def send(self, target: Target, notice: Notice) -> None:
+        """Deliver one notice or raise NotifyError (never another exception on purpose)."""
         ...
 
 

@@ -1,7 +1,9 @@
 """Notifiers: Telegram, e-mail, generic webhook, WeCom and DingTalk group robots.
 
+They send a `Notice` (escalation.notifier): an alert, a test alert or the statistics notice.
 An alert carries NO message text and NO names: case number, category, urgency, the nearest
-deadline, a link to the case (which needs a login) and a one-time acknowledgement link.
+deadline, a link to the case (which needs a login) and a one-time acknowledgement link
+(`AlertInfo`, made into a notice by `AlertInfo.notice`).
 Each sender raises NotifyError with a short label (logged and kept in the delivery log).
 """
 
@@ -28,7 +30,15 @@ import certifi
 
 from escalation import http1
 from escalation.config import settings
-from escalation.notifier import Contact, NotifyError, Target, register
+from escalation.notifier import (
+    Acknowledge,
+    Contact,
+    Notice,
+    NoticeKind,
+    NotifyError,
+    Target,
+    register,
+)
 from helpline.settings import get_settings
 
 
@@ -52,12 +62,20 @@ class AlertInfo:
         title = template.format(**self.fields())
         return words["duplicate_prefix"] + title if self.possible_duplicate else title
 
-    def lines(self) -> list[str]:
+    def notice(self) -> Notice:
+        """The alert as the notifiers send it (its words from data/escalation: `alert`)."""
         words, fields = settings()["alert"], self.fields()
-        return [
-            *(line.format(**fields) for line in words["lines"]),
-            words["ack_line"].format(**fields),
-        ]
+        return Notice(
+            kind=NoticeKind.reack if self.reack else NoticeKind.alert,
+            subject=self.title(),
+            body=tuple(line.format(**fields) for line in words["lines"]),
+            fields=fields,
+            alert_id=self.alert_id,
+            acknowledge=Acknowledge(
+                words["ack_line"].format(**fields), words["button"], self.callback_data
+            ),
+            possible_duplicate=self.possible_duplicate,
+        )
 
     def fields(self) -> dict[str, Any]:
         return {
@@ -80,23 +98,28 @@ def _timeout() -> float:
     return float(settings()["delivery"]["timeout_seconds"])
 
 
-async def send_telegram(chat_id: str, info: AlertInfo) -> None:
-    """A message to a staff member's chat with an inline Acknowledge button."""
+async def send_telegram(chat_id: str, notice: Notice) -> None:
+    """A message to a staff member's chat; an alert has an inline Acknowledge button."""
     from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
     from telegram.error import TelegramError
 
     conf = get_settings()
     if conf.telegram_token is None:
         raise NotifyError("telegram_not_configured")
-    button = InlineKeyboardButton(settings()["alert"]["button"], callback_data=info.callback_data)
+    ack = notice.acknowledge
+    buttons = (
+        InlineKeyboardMarkup([[InlineKeyboardButton(ack.button, callback_data=ack.callback_data)]])
+        if ack
+        else None
+    )
     try:
         async with Bot(
             conf.telegram_token.get_secret_value(), base_url=conf.telegram_base_url
         ) as bot:
             await bot.send_message(
                 chat_id=int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id,
-                text="\n".join([info.title(), *info.lines()[:-1]]),
-                reply_markup=InlineKeyboardMarkup([[button]]),
+                text="\n".join([notice.subject, *notice.body]),
+                reply_markup=buttons,
                 read_timeout=_timeout(),
                 write_timeout=_timeout(),
                 connect_timeout=_timeout(),
@@ -108,16 +131,18 @@ async def send_telegram(chat_id: str, info: AlertInfo) -> None:
         raise NotifyError(f"telegram_{type(exc).__name__}", ambiguous=ambiguous) from exc
 
 
-def _send_mail_sync(to: str, info: AlertInfo) -> None:
+def _send_mail_sync(to: str, notice: Notice) -> None:
     conf = get_settings()
     message = EmailMessage()
-    message["Subject"] = info.title()
+    message["Subject"] = notice.subject
     message["From"] = conf.smtp_sender
     message["To"] = to
-    message["X-Helpline-Alert-Id"] = str(info.alert_id)
-    if info.possible_duplicate:
+    message["X-Helpline-Notice"] = notice.kind
+    if notice.alert_id is not None:
+        message["X-Helpline-Alert-Id"] = str(notice.alert_id)
+    if notice.possible_duplicate:
         message["X-Helpline-Possible-Duplicate"] = "1"
-    message.set_content("\n".join(info.lines()) + "\n")
+    message.set_content("\n".join(notice.lines()) + "\n")
     with smtplib.SMTP(conf.smtp_host, conf.smtp_port, timeout=_timeout()) as smtp:
         if conf.smtp_user and conf.smtp_password is not None:
             smtp.starttls()
@@ -125,9 +150,9 @@ def _send_mail_sync(to: str, info: AlertInfo) -> None:
         smtp.send_message(message)
 
 
-async def send_email(to: str, info: AlertInfo) -> None:
+async def send_email(to: str, notice: Notice) -> None:
     try:
-        await asyncio.to_thread(_send_mail_sync, to, info)
+        await asyncio.to_thread(_send_mail_sync, to, notice)
     except (OSError, smtplib.SMTPException) as exc:
         # A timeout or a dropped connection may come after the server took the message.
         ambiguous = isinstance(exc, TimeoutError | smtplib.SMTPServerDisconnected)
@@ -198,13 +223,12 @@ async def shared_http(lanes: int = 8) -> AsyncIterator[HttpLanes]:
         shared.close()
 
 
-async def _post(url: str, payload: dict[str, Any], info: AlertInfo, check_errcode: bool) -> None:
+async def _post(url: str, payload: dict[str, Any], notice: Notice, check_errcode: bool) -> None:
     body = json.dumps(payload, ensure_ascii=False).encode()
-    headers = [
-        (b"Content-Type", b"application/json"),
-        (b"X-Helpline-Alert-Id", str(info.alert_id).encode()),
-    ]
-    if info.possible_duplicate:
+    headers = [(b"Content-Type", b"application/json")]
+    if notice.alert_id is not None:
+        headers.append((b"X-Helpline-Alert-Id", str(notice.alert_id).encode()))
+    if notice.possible_duplicate:
         headers.append((b"X-Helpline-Possible-Duplicate", b"1"))
     shared = _http.get()
     if shared is not None:
@@ -226,26 +250,28 @@ async def _post(url: str, payload: dict[str, Any], info: AlertInfo, check_errcod
             raise NotifyError(f"robot_errcode_{code}")
 
 
-async def send_webhook(url: str, info: AlertInfo) -> None:
-    """Generic JSON webhook: the alert's fields; `alert_id` lets a receiver drop duplicates."""
+async def send_webhook(url: str, notice: Notice) -> None:
+    """Generic JSON webhook: the notice's fields; an alert's `alert_id` lets a receiver drop
+    duplicates."""
+    alert = {"alert_id": notice.alert_id} if notice.alert_id is not None else {}
     payload = {
-        "type": "helpline.reack" if info.reack else "helpline.alert",
-        "alert_id": info.alert_id,
-        "title": info.title(),
-        "possible_duplicate": info.possible_duplicate,
-        **info.fields(),
+        "type": f"helpline.{notice.kind}",
+        **alert,
+        "title": notice.subject,
+        "possible_duplicate": notice.possible_duplicate,
+        **notice.fields,
     }
-    await _post(url, payload, info, check_errcode=False)
+    await _post(url, payload, notice, check_errcode=False)
 
 
-def _markdown(info: AlertInfo) -> str:
-    return "\n".join([f"**{info.title()}**", *(f"> {line}" for line in info.lines())])
+def _markdown(notice: Notice) -> str:
+    return "\n".join([f"**{notice.subject}**", *(f"> {line}" for line in notice.lines())])
 
 
-async def send_wecom(url: str, info: AlertInfo) -> None:
+async def send_wecom(url: str, notice: Notice) -> None:
     """WeCom (企业微信) group robot: {"msgtype": "markdown", "markdown": {"content": ...}}."""
-    payload = {"msgtype": "markdown", "markdown": {"content": _markdown(info)}}
-    await _post(url, payload, info, check_errcode=True)
+    payload = {"msgtype": "markdown", "markdown": {"content": _markdown(notice)}}
+    await _post(url, payload, notice, check_errcode=True)
 
 
 def dingtalk_signed_url(url: str, secret: str, now_ms: int | None = None) -> str:
@@ -257,14 +283,14 @@ def dingtalk_signed_url(url: str, secret: str, now_ms: int | None = None) -> str
     return f"{url}{joiner}timestamp={timestamp}&sign={sign}"
 
 
-async def send_dingtalk(url: str, secret: str | None, info: AlertInfo) -> None:
+async def send_dingtalk(url: str, secret: str | None, notice: Notice) -> None:
     """DingTalk (钉钉) group robot: markdown message, signed when the robot has a secret."""
     target = dingtalk_signed_url(url, secret) if secret else url
     payload = {
         "msgtype": "markdown",
-        "markdown": {"title": info.title(), "text": _markdown(info)},
+        "markdown": {"title": notice.subject, "text": _markdown(notice)},
     }
-    await _post(target, payload, info, check_errcode=True)
+    await _post(target, payload, notice, check_errcode=True)
 
 
 class _Group:
@@ -288,8 +314,8 @@ class EmailNotifier:
     def address(self, contact: Contact) -> str | None:
         return contact.email
 
-    async def send(self, target: Target, info: AlertInfo) -> None:
-        await send_email(target.address, info)
+    async def send(self, target: Target, notice: Notice) -> None:
+        await send_email(target.address, notice)
 
 
 class TelegramNotifier:
@@ -301,8 +327,8 @@ class TelegramNotifier:
     def address(self, contact: Contact) -> str | None:
         return contact.telegram_chat_id
 
-    async def send(self, target: Target, info: AlertInfo) -> None:
-        await send_telegram(target.address, info)
+    async def send(self, target: Target, notice: Notice) -> None:
+        await send_telegram(target.address, notice)
 
 
 class WebhookNotifier:
@@ -316,22 +342,22 @@ class WebhookNotifier:
     def address(self, contact: Contact) -> str | None:
         return contact.webhook
 
-    async def send(self, target: Target, info: AlertInfo) -> None:
-        await send_webhook(target.address, info)
+    async def send(self, target: Target, notice: Notice) -> None:
+        await send_webhook(target.address, notice)
 
 
 class WecomNotifier(_Group):
     kind = "wecom"
 
-    async def send(self, target: Target, info: AlertInfo) -> None:
-        await send_wecom(target.address, info)
+    async def send(self, target: Target, notice: Notice) -> None:
+        await send_wecom(target.address, notice)
 
 
 class DingtalkNotifier(_Group):
     kind = "dingtalk"
 
-    async def send(self, target: Target, info: AlertInfo) -> None:
-        await send_dingtalk(target.address, target.secret, info)
+    async def send(self, target: Target, notice: Notice) -> None:
+        await send_dingtalk(target.address, target.secret, notice)
 
 
 for _notifier in (

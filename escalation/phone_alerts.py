@@ -25,8 +25,7 @@ import httpx
 from sqlalchemy import select
 
 from escalation import cloud_signing
-from escalation.notifier import Contact, NotifyError, Target, register
-from escalation.notifiers import AlertInfo
+from escalation.notifier import Contact, Notice, NotifyError, Target, register
 from escalation.phone_models import PhoneReceipt, ReceiptState
 from helpline.datafiles import data_yaml
 from helpline.db import session_scope, utcnow
@@ -155,21 +154,22 @@ async def _tencent(
 
 
 # -- the two kinds of message ---------------------------------------------------------------
-def _sms_fields(info: AlertInfo) -> dict[str, str]:
-    return {"number": info.number, "urgency": info.urgency, "link": info.ack_link}
+def _sms_fields(notice: Notice) -> dict[str, str]:
+    fields = notice.fields
+    return {"number": fields["number"], "urgency": fields["urgency"], "link": fields["ack_link"]}
 
 
-async def send_sms(provider: str, phone: str, info: AlertInfo) -> str:
+async def send_sms(provider: str, phone: str, notice: Notice) -> str:
     """One alert SMS; returns the cloud's id of the message (for its delivery receipt)."""
     conf, provider_conf = get_settings(), config()["providers"][provider]["sms"]
-    fields = _sms_fields(info)
+    fields = _sms_fields(notice)
     if provider == "aliyun":
         params = {
             "PhoneNumbers": national(phone),
             "SignName": str(provider_conf["sign_name"]),
             "TemplateCode": str(provider_conf["template_code"]),
             "TemplateParam": json.dumps(fields, ensure_ascii=False),
-            "OutId": str(info.alert_id),
+            "OutId": str(notice.alert_id),
         }
         answer = await _aliyun(
             conf.aliyun_sms_endpoint, "SendSms", provider_conf["version"], params
@@ -181,7 +181,7 @@ async def send_sms(provider: str, phone: str, info: AlertInfo) -> str:
         "SignName": str(provider_conf["sign_name"]),
         "TemplateId": str(provider_conf["template_id"]),
         "TemplateParamSet": [fields["number"], fields["urgency"], fields["link"]],
-        "SessionContext": str(info.alert_id),
+        "SessionContext": str(notice.alert_id),
     }
     answer = await _tencent(
         conf.tencent_sms_endpoint, "sms", "SendSms", provider_conf["version"], payload
@@ -192,10 +192,10 @@ async def send_sms(provider: str, phone: str, info: AlertInfo) -> str:
     return str(statuses[0].get("SerialNo", ""))
 
 
-async def send_voice(provider: str, phone: str, info: AlertInfo) -> str:
+async def send_voice(provider: str, phone: str, notice: Notice) -> str:
     """One alert call reading a short fixed message; returns the cloud's call id."""
     conf, provider_conf = get_settings(), config()["providers"][provider]["voice"]
-    spoken = {"number": info.number, "urgency": info.urgency}
+    spoken = {"number": notice.fields["number"], "urgency": notice.fields["urgency"]}
     if provider == "aliyun":
         params = {
             "CalledShowNumber": str(provider_conf["called_show_number"]),
@@ -206,7 +206,7 @@ async def send_voice(provider: str, phone: str, info: AlertInfo) -> str:
             "MenuKeyMap.1.Code": str(provider_conf["ack_code"]),
             "PlayTimes": str(provider_conf["play_times"]),
             "Timeout": str(provider_conf["timeout_ms"]),
-            "OutId": str(info.alert_id),
+            "OutId": str(notice.alert_id),
         }
         answer = await _aliyun(
             conf.aliyun_voice_endpoint, "IvrCall", provider_conf["version"], params
@@ -218,7 +218,7 @@ async def send_voice(provider: str, phone: str, info: AlertInfo) -> str:
         "CalledNumber": e164(phone),
         "VoiceSdkAppid": str(provider_conf["voice_sdk_app_id"]),
         "PlayTimes": int(provider_conf["play_times"]),
-        "SessionContext": str(info.alert_id),
+        "SessionContext": str(notice.alert_id),
     }
     answer = await _tencent(
         conf.tencent_voice_endpoint, "vms", "SendTtsVoice", provider_conf["version"], payload
@@ -265,13 +265,17 @@ class _PhoneNotifier:
     def address(self, contact: Contact) -> str | None:
         return contact.phone or None
 
-    async def send(self, target: Target, info: AlertInfo) -> None:
+    async def send(self, target: Target, notice: Notice) -> None:
+        # The clouds' templates are an alert's (case number, urgency, acknowledgement link).
+        if notice.alert_id is None:
+            raise NotifyError(f"{self.kind}_alerts_only")
         provider = provider_for(await district_of(target.staff_id), self.kind)
         if not configured(provider):
             raise NotifyError(f"{provider}_not_configured")
         sender = send_sms if self.kind == "sms" else send_voice
-        ref = await sender(provider, target.address, info)
-        await record_accepted(info.alert_id, provider, self.kind, ref or f"alert-{info.alert_id}")
+        ref = await sender(provider, target.address, notice)
+        alert_id = notice.alert_id
+        await record_accepted(alert_id, provider, self.kind, ref or f"alert-{alert_id}")
 
 
 class SmsNotifier(_PhoneNotifier):

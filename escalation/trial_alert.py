@@ -16,36 +16,30 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from escalation import notifier
 from escalation.config import settings
 from escalation.delivery import contact_of
-from escalation.notifiers import AlertInfo
 from helpline import audit
 from helpline.settings import get_settings
 from triage.models import StaffUser
 
 
-@dataclass(frozen=True)
-class TrialInfo(AlertInfo):
-    """The fields of an alert, with the words of a test (data/escalation: `trial_alert`)."""
-
-    def title(self) -> str:
-        return str(settings()["trial_alert"]["title"])
-
-    def lines(self) -> list[str]:
-        words = settings()["trial_alert"]
-        return [line.format(**self.fields()) for line in words["lines"]]
-
-
-def trial_info() -> TrialInfo:
+def trial_notice() -> notifier.Notice:
+    """A test alert: an alert's fields (the SMS and voice templates need them) with the words
+    of a test (data/escalation: `trial_alert`), alert id 0, nothing to acknowledge."""
     base = get_settings().public_url.rstrip("/")
     words = settings()["trial_alert"]
-    return TrialInfo(
+    fields = {
+        "number": str(words["number"]),
+        "category": str(words["category"]),
+        "urgency": str(words["urgency"]),
+        "deadline": "—",
+        "link": f"{base}/console/alerts",
+        "ack_link": f"{base}/console/alerts",
+    }
+    return notifier.Notice(
+        kind=notifier.NoticeKind.trial,
+        subject=str(words["title"]),
+        body=tuple(line.format(**fields) for line in words["lines"]),
+        fields=fields,
         alert_id=0,
-        number=str(words["number"]),
-        category=str(words["category"]),
-        urgency=str(words["urgency"]),
-        deadline="—",
-        link=f"{base}/console/alerts",
-        ack_link=f"{base}/console/alerts",
-        callback_data="ack:0:test",
     )
 
 
@@ -87,7 +81,7 @@ async def staff_named(session: AsyncSession, username: str) -> StaffUser:
 async def send_trial(session: AsyncSession, staff: StaffUser, actor: str) -> list[ChannelResult]:
     """Try every personal channel kind once for `staff`; audited with the outcomes only."""
     contact = await contact_of(session, staff)
-    info = trial_info()
+    notice = trial_notice()
     results: list[ChannelResult] = []
     for kind in notifier.kinds():
         found = notifier.get(kind)
@@ -101,7 +95,7 @@ async def send_trial(session: AsyncSession, staff: StaffUser, actor: str) -> lis
             results.append(ChannelResult(kind, TrialOutcome.no_address))
             continue
         try:
-            await found.send(notifier.Target(address, None, staff.id), info)
+            await found.send(notifier.Target(address, None, staff.id), notice)
         except notifier.NotifyError as exc:
             results.append(ChannelResult(kind, TrialOutcome.failed, str(exc)[:64]))
         else:

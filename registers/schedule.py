@@ -12,17 +12,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation.models import AlertChannel
-from escalation.notifiers import AlertInfo, NotifyError
+from escalation.notifier import Notice, NoticeKind, NotifyError
 from helpline import audit
 from helpline.db import session_scope, utcnow
 from helpline.settings import get_settings
@@ -34,34 +32,23 @@ from triage.models import Organisation, StaffUser
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 Address = tuple[str, str | None]
-Sender = Callable[[str, Address, AlertInfo], Awaitable[None]]
+Sender = Callable[[str, Address, Notice], Awaitable[None]]
 STALE_CLAIM = timedelta(minutes=30)  # a claim left "sending" this long was cut off by a crash
 
 
-@dataclass(frozen=True)
-class NoticeInfo(AlertInfo):
-    """A statistics notice in the shape escalation's notifiers send (title, lines, fields).
-
-    `alert_id` is the negative send id, so a receiver that drops duplicate alert ids never
-    confuses a notice with an alert.
-    """
-
-    org: str = ""
-    month: str = ""
-    day: int = 0
-
-    def fields(self) -> dict[str, Any]:
-        return {"org": self.org, "month": self.month, "day": self.day, "link": self.link}
-
-    def title(self) -> str:
-        return str(_notice()["title"]).format(**self.fields())
-
-    def lines(self) -> list[str]:
-        return [str(line).format(**self.fields()) for line in _notice()["lines"]]
-
-
-def _notice() -> dict[str, Any]:
-    return dict(settings()["delivery"]["notice"])
+def statistics_notice(org: Organisation, month: str, day: int) -> Notice:
+    """The notice that a month's statistics are ready: the organisation, the month, the day and
+    a link that needs a login (words: data/registers `delivery.notice`). No figures, no names
+    of children; not an alert (no alert id, nothing to acknowledge)."""
+    words = settings()["delivery"]["notice"]
+    link = f"{get_settings().public_url}/console/statistics?month={month}&org={org.code}"
+    fields = {"org": org.name, "month": month, "day": day, "link": link}
+    return Notice(
+        kind=NoticeKind.statistics,
+        subject=str(words["title"]).format(**fields),
+        body=tuple(str(line).format(**fields) for line in words["lines"]),
+        fields=fields,
+    )
 
 
 def delivery_folder(org_code: str, month: str, day: int) -> Path:
@@ -134,24 +121,11 @@ async def _deliver_one(
         files = await bundle.build(session, org, month, now)
         bundle.write(files, delivery_folder(org.code, month, day))
         contacts = await recipients(session, org.id)
-    link = f"{get_settings().public_url}/console/statistics?month={month}&org={org.code}"
-    info = NoticeInfo(
-        alert_id=-send_id,
-        number="",
-        category="",
-        urgency="",
-        deadline="",
-        link=link,
-        ack_link="",
-        callback_data="",
-        org=org.name,
-        month=month,
-        day=day,
-    )
+    notice = statistics_notice(org, month, day)
     failures = 0
     for channel, address in contacts:
         try:
-            await sender(channel, address, info)
+            await sender(channel, address, notice)
         except NotifyError as exc:
             failures += 1
             log.warning("statistics notice failed", extra={"send_id": send_id, "error": str(exc)})

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 
 from escalation import ack, config_import, notifiers
 from escalation.models import Delivery, Escalation
+from escalation.notifier import Notice
 from escalation.worker import Worker
 from helpline.db import session_scope
 from helpline.settings import reset_settings
@@ -22,7 +23,7 @@ from tests.telegram_standin import TelegramStandin
 from triage.models import StaffUser
 
 
-def _info() -> notifiers.AlertInfo:
+def _info() -> Notice:
     return notifiers.AlertInfo(
         alert_id=7,
         number="2026-000007",
@@ -32,7 +33,7 @@ def _info() -> notifiers.AlertInfo:
         link="http://testserver/console/cases/7",
         ack_link="http://testserver/escalation/ack/7.x",
         callback_data=ack.callback_data(7),
-    )
+    ).notice()
 
 
 def test_dingtalk_signature_is_the_documented_one() -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 
 from escalation import cloud_signing, phone_alerts, phone_receipts
 from escalation.models import AlertProfile, Delivery, Escalation, EscalationPolicy
-from escalation.notifier import NotifyError, Target, get
+from escalation.notifier import Notice, NotifyError, Target, get
 from escalation.notifiers import AlertInfo
 from escalation.outcomes import backoff
 from escalation.phone_models import PhoneReceipt
@@ -52,7 +52,7 @@ def clouds() -> Iterator[tuple[AliyunStandin, TencentStandin]]:
             reset_settings()
 
 
-def _info(alert_id: int = 7) -> AlertInfo:
+def _info(alert_id: int = 7) -> Notice:
     return AlertInfo(
         alert_id=alert_id,
         number="HL-2026-000123",
@@ -62,7 +62,7 @@ def _info(alert_id: int = 7) -> AlertInfo:
         link="http://testserver/console/cases/1",
         ack_link="http://testserver/escalation/ack/7.abcdef",
         callback_data="ack:7:abc",
-    )
+    ).notice()
 
 
 async def _staff_id(username: str) -> int:
