@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from helpline.datafiles import forget, load_yaml
+from helpline.datafiles import forget, load_yaml, lookup
 from helpline.localtime import local_time, zone_name
 from helpline.settings import get_settings
 from helpline.vocabulary import CHILD_HARM, HARM_LABELS
@@ -58,20 +58,12 @@ def text(key: str, audience: str = "child", **values: Any) -> str:
     `audience` "parent" takes the parents' wording (texts.yaml for_parents) where there is one.
     """
     loaded = _load("texts.yaml")
-    node: Any = _lookup(loaded.get("for_parents") or {}, key) if audience == "parent" else None
+    node: Any = lookup(loaded.get("for_parents") or {}, key) if audience == "parent" else None
     if node is None:
-        node = _lookup(loaded, key)
+        node = lookup(loaded, key)
         if node is None:
             raise KeyError(key)
     return str(node).format(**values) if values else str(node)
-
-
-def _lookup(node: Any, key: str) -> Any:
-    for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
 
 
 def audience_of(reporter_kind: str | None) -> str:

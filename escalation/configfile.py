@@ -16,6 +16,7 @@ import yaml
 
 from escalation.models import NOTIFY_KINDS
 from escalation.roster import DAYS
+from helpline.datafiles import data_text, data_words
 from triage.models import Role
 from triage.policy import URGENCY_ORDER
 
@@ -151,9 +152,10 @@ def read(path: Path) -> ConfigFile:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigFileError(path, None, "找不到配置文件") from None
+        raise ConfigFileError(path, None, _said("not_found")) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigFileError(path, None, f"无法读取配置文件（{type(exc).__name__}）") from None
+        message = _said("unreadable", error=type(exc).__name__)
+        raise ConfigFileError(path, None, message) from None
     return parse(text, path)
 
 
@@ -163,11 +165,11 @@ def parse(text: str, path: Path) -> ConfigFile:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        problem = getattr(exc, "problem", None) or "不是合法的 YAML"
+        problem = getattr(exc, "problem", None) or _said("not_yaml")
         line = mark.line + 1 if mark else None
-        raise ConfigFileError(path, line, f"YAML 格式错误：{problem}") from None
+        raise ConfigFileError(path, line, _said("yaml_error", problem=problem)) from None
     if node is None:
-        raise ConfigFileError(path, 1, "配置文件是空的")
+        raise ConfigFileError(path, 1, _said("empty"))
     lines: dict[Where, int] = {}
     data = _walk(path, node, SCHEMA, (), lines)
     _check_steps(path, data, lines)
@@ -191,20 +193,25 @@ def _check_steps(path: Path, data: dict[str, Any], lines: dict[Where, int]) -> N
         for s, step in enumerate(policy["steps"]):
             where = ("escalation_policies", p, "steps", s)
             if bool(step.get("notify")) == bool(step.get("targets")):
-                raise ConfigFileError(
-                    path, lines.get(where), f"{_name(where)} 需要 notify 或 targets（二选一）"
-                )
+                message = _said("notify_or_targets", where=_name(where))
+                raise ConfigFileError(path, lines.get(where), message)
             for t, target in enumerate(step.get("targets") or [step]):
                 need = _TARGET_NEEDS.get(target["notify"])
                 if need and not target.get(need):
                     at = (*where, "targets", t) if step.get("targets") else where
-                    raise ConfigFileError(
-                        path, lines.get(at), f"{_name(at)} 的 {target['notify']} 需要字段 {need!r}"
+                    message = _said(
+                        "target_needs", where=_name(at), notify=target["notify"], need=need
                     )
+                    raise ConfigFileError(path, lines.get(at), message)
+
+
+def _said(name: str, /, **values: Any) -> str:
+    """A message of data/escalation/texts.yaml `configfile`."""
+    return data_text("escalation", f"configfile.{name}", **values)
 
 
 def _name(where: Where) -> str:
-    return ".".join(str(part) for part in where) or "文件顶层"
+    return ".".join(str(part) for part in where) or _said("top")
 
 
 def _walk(path: Path, node: yaml.Node, spec: Spec, where: Where, lines: dict[Where, int]) -> Any:
@@ -212,27 +219,28 @@ def _walk(path: Path, node: yaml.Node, spec: Spec, where: Where, lines: dict[Whe
     lines[where] = line
     if spec.kind == "map":
         if not isinstance(node, yaml.MappingNode):
-            raise ConfigFileError(path, line, f"{_name(where)} 应当是键值映射")
+            raise ConfigFileError(path, line, _said("not_a_map", where=_name(where)))
         found: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
             key_line = key_node.start_mark.line + 1
             if key not in spec.fields:
-                known = "、".join(spec.fields)
-                message = f"未知字段 {key!r}（{_name(where)} 可用：{known}）"
+                known = _said("separator").join(spec.fields)
+                message = _said("unknown_field", key=key, where=_name(where), known=known)
                 raise ConfigFileError(path, key_line, message)
             if key in found:
-                raise ConfigFileError(path, key_line, f"字段 {key!r} 重复")
+                raise ConfigFileError(path, key_line, _said("repeated_field", key=key))
             found[key] = _walk(path, value_node, spec.fields[key], (*where, key), lines)
         for name, sub in spec.fields.items():
             if sub.required and found.get(name) is None:
-                raise ConfigFileError(path, line, f"{_name(where)} 缺少字段 {name!r}")
+                message = _said("missing_field", where=_name(where), name=name)
+                raise ConfigFileError(path, line, message)
         return found
     if spec.kind == "list":
         if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
             return []
         if not isinstance(node, yaml.SequenceNode):
-            raise ConfigFileError(path, line, f"{_name(where)} 应当是列表")
+            raise ConfigFileError(path, line, _said("not_a_list", where=_name(where)))
         assert spec.item is not None
         return [
             _walk(path, item, spec.item, (*where, index), lines)
@@ -243,7 +251,7 @@ def _walk(path: Path, node: yaml.Node, spec: Spec, where: Where, lines: dict[Whe
 
 def _scalar(path: Path, node: yaml.Node, spec: Spec, where: Where, line: int) -> Any:
     if not isinstance(node, yaml.ScalarNode):
-        raise ConfigFileError(path, line, f"{_name(where)} 应当是单个值")
+        raise ConfigFileError(path, line, _said("not_a_value", where=_name(where)))
     value = yaml.SafeLoader("").construct_object(node)  # type: ignore[no-untyped-call]
     if value is None and not spec.required:
         return None
@@ -254,18 +262,15 @@ def _scalar(path: Path, node: yaml.Node, spec: Spec, where: Where, line: int) ->
         "time": isinstance(value, str) and is_time(value),
     }[spec.kind]
     if not ok:
-        wanted = {
-            "str": "文字",
-            "int": "非负整数",
-            "bool": "true 或 false",
-            "time": "时间 HH:MM（00:00–24:00）",
-        }[spec.kind]
-        raise ConfigFileError(path, line, f"{_name(where)} 应当是{wanted}，而不是 {node.value!r}")
+        wanted = data_words("escalation", "configfile.kinds")[spec.kind]
+        message = _said("wrong_kind", where=_name(where), wanted=wanted, value=node.value)
+        raise ConfigFileError(path, line, message)
     if spec.kind == "str":
         value = str(value)
         if spec.choices is not None and value not in spec.choices:
-            allowed = "、".join(sorted(spec.choices))
-            raise ConfigFileError(path, line, f"{_name(where)} 的值 {value!r} 不在 {allowed} 之中")
+            allowed = _said("separator").join(sorted(spec.choices))
+            message = _said("not_a_choice", where=_name(where), value=value, allowed=allowed)
+            raise ConfigFileError(path, line, message)
     return value
 
 

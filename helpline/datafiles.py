@@ -2,9 +2,11 @@
 
 Every package reads its data files through `data_yaml("triage", "console.yaml")` (a path in
 the configured data folder) or `load_yaml(path)` (any path: a lexicon folder a test points
-at). A file is parsed once and kept until it changes on disk (its modification time is part
-of the key), so an edit to data/ is read again without a restart. `parse` turns the raw YAML
-into what the caller keeps (compiled rules, a dataclass); the result is cached with the file.
+at). A package's user-visible words live in its `data/<package>/texts.yaml`, read by dotted
+key with `data_text("registers", "exports.statistics.title", month=...)`. A file is parsed
+once and kept until it changes on disk (its modification time is part of the key), so an
+edit to data/ is read again without a restart. `parse` turns the raw YAML into what the
+caller keeps (compiled rules, a dataclass); the result is cached with the file.
 Callers must not change what they get: it is shared.
 """
 
@@ -44,6 +46,30 @@ def data_yaml(*parts: str, parse: Callable[[Any], Any] | None = None) -> Any:
 @lru_cache(maxsize=256)
 def _data_path(data_dir: Path, parts: tuple[str, ...]) -> Path:
     return data_dir.joinpath(*parts)
+
+
+def lookup(tree: Any, key: str) -> Any:
+    """The node at a dotted key of a parsed file ("exports.outcomes.late"), or None."""
+    node = tree
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def data_words(package: str, key: str) -> Any:
+    """A node of data/<package>/texts.yaml by dotted key (a word, a list, a table);
+    KeyError when the file has no such key."""
+    node = lookup(data_yaml(package, "texts.yaml"), key)
+    if node is None:
+        raise KeyError(f"{package}/texts.yaml: {key}")
+    return node
+
+
+def data_text(package: str, key: str, /, **values: Any) -> str:
+    """One text of data/<package>/texts.yaml by dotted key, its {fields} filled in."""
+    return str(data_words(package, key)).format(**values)
 
 
 def forget() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from helpline.datafiles import data_yaml
+from helpline.datafiles import data_text, data_words, data_yaml
 from helpline.localtime import local_time, local_zone
 from helpline.vocabulary import TABLES, vocabulary
 
@@ -20,6 +20,16 @@ def words(table: str) -> dict[str, str]:
     if table in TABLES:
         return dict(vocabulary()[table])
     return dict(settings()["words"][table])
+
+
+def text(key: str, /, **values: Any) -> str:
+    """One text of data/registers/texts.yaml by dotted key, {fields} filled in."""
+    return data_text("registers", key, **values)
+
+
+def texts(key: str) -> Any:
+    """A list or table of data/registers/texts.yaml by dotted key."""
+    return data_words("registers", key)
 
 
 def bullying_words(table: str) -> dict[str, str]:

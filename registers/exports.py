@@ -19,7 +19,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from registers.bullying import RegisterRow
 from registers.cells import csv_text, defuse_workbook
 from registers.compliance import ReportLine, Summary
-from registers.config import bullying_words, local_text, settings, words
+from registers.config import bullying_words, local_text, settings, text, texts, words
 from registers.stats import MonthlyReport
 from registers.suppress import table
 
@@ -27,7 +27,11 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 THIN = Side(style="thin")
 BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
-OUTCOMES = {"on_time": "按时", "late": "逾期", "missed": "未按时报告", "pending": "未到期"}
+
+
+def outcome_words() -> dict[str, str]:
+    """How a statutory report stands (ReportOutcome), as the compliance exports say it."""
+    return dict(texts("exports.outcomes"))
 
 
 def _csv(rows: Iterable[Sequence[object]]) -> bytes:
@@ -45,7 +49,11 @@ def _xlsx(book: Workbook) -> bytes:
 
 
 def _stat_rows(report: MonthlyReport) -> list[list[object]]:
-    header = ["分类", "指标", *(c.name + ("（合计）" if c.total else "") for c in report.columns)]
+    total = text("exports.statistics.total_suffix")
+    header = [
+        *texts("exports.statistics.header"),
+        *(c.name + (total if c.total else "") for c in report.columns),
+    ]
     body = [
         [row.section, row.item, *cells]
         for row, cells in table(report, [True] * len(report.columns))
@@ -63,8 +71,8 @@ def _title(sheet: Worksheet, title: str, org: str, width: int, when: datetime) -
     sheet.cell(1, 1, title).font = Font(bold=True, size=16)
     sheet.cell(1, 1).alignment = CENTER
     sheet.row_dimensions[1].height = 30
-    sheet.cell(2, 1, f"填报单位：{org}")
-    sheet.cell(2, max(2, width - 2), f"填报日期：{local_text(when)[:10]}")
+    sheet.cell(2, 1, text("exports.form_org", org=org))
+    sheet.cell(2, max(2, width - 2), text("exports.form_date", date=local_text(when)[:10]))
 
 
 def _grid(sheet: Worksheet, first_row: int, rows: list[list[object]]) -> None:
@@ -79,11 +87,10 @@ def _grid(sheet: Worksheet, first_row: int, rows: list[list[object]]) -> None:
 def statistics_xlsx(report: MonthlyReport) -> bytes:
     book = Workbook()
     sheet = book.active
-    sheet.title = "月报"
+    sheet.title = text("exports.statistics.sheet")
     rows = _stat_rows(report)
-    _title(
-        sheet, f"学生求助热线月报（{report.month}）", report.name, len(rows[0]), report.generated_at
-    )
+    title = text("exports.statistics.title", month=report.month)
+    _title(sheet, title, report.name, len(rows[0]), report.generated_at)
     _grid(sheet, 4, rows)
     sheet.column_dimensions["A"].width, sheet.column_dimensions["B"].width = 12, 18
     for index in range(3, len(rows[0]) + 1):
@@ -94,19 +101,8 @@ def statistics_xlsx(report: MonthlyReport) -> bytes:
 
 def _compliance_rows(found: list[ReportLine]) -> list[list[object]]:
     kinds = words("report_kinds")
-    header = [
-        "个案编号",
-        "学校",
-        "月份",
-        "报告事项",
-        "起算时间（收到相关信息）",
-        "报告时限",
-        "报告时间（登记人所称）",
-        "登记时间（系统记录）",
-        "用时（分钟）",
-        "是否按时",
-        "逾期（分钟）",
-    ]
+    header = list(texts("exports.compliance.detail_header"))
+    outcomes = outcome_words()
     body = [
         [
             line.case_number,
@@ -118,7 +114,7 @@ def _compliance_rows(found: list[ReportLine]) -> list[list[object]]:
             local_text(line.made_at),
             local_text(line.recorded_at),
             "" if line.minutes_to_report is None else line.minutes_to_report,
-            OUTCOMES[line.outcome],
+            outcomes[line.outcome],
             "" if line.late_minutes is None else line.late_minutes,
         ]
         for line in found
@@ -127,7 +123,7 @@ def _compliance_rows(found: list[ReportLine]) -> list[list[object]]:
 
 
 def _summary_rows(summaries: list[Summary]) -> list[list[object]]:
-    header = ["学校", "月份", "应报告", "按时", "逾期", "未按时报告", "未到期", "最长逾期（分钟）"]
+    header = list(texts("exports.compliance.summary_header"))
     return [
         header,
         *(
@@ -146,13 +142,14 @@ def compliance_xlsx(
 ) -> bytes:
     book = Workbook()
     sheet = book.active
-    sheet.title = "汇总"
+    sheet.title = text("exports.compliance.summary_sheet")
     rows = _summary_rows(summaries)
-    _title(sheet, f"法定报告时限执行情况（{title}）", org, len(rows[0]), when)
+    _title(sheet, text("exports.compliance.summary_title", title=title), org, len(rows[0]), when)
     _grid(sheet, 4, rows)
-    details = book.create_sheet("明细")
+    details = book.create_sheet(text("exports.compliance.detail_sheet"))
     detail_rows = _compliance_rows(found)
-    _title(details, f"法定报告时限执行明细（{title}）", org, len(detail_rows[0]), when)
+    detail_title = text("exports.compliance.detail_title", title=title)
+    _title(details, detail_title, org, len(detail_rows[0]), when)
     _grid(details, 4, detail_rows)
     for ws in (sheet, details):
         for index in range(1, 12):
@@ -181,7 +178,9 @@ def _register_values(number: int, row: RegisterRow) -> dict[str, object]:
         "investigated_on": _day(record.investigated_on),
         "determination": bullying_words("determination").get(record.determination, ""),
         "determined_on": _day(record.determined_on),
-        "handling": "、".join(handling[c] for c in record.handling or [] if c in handling),
+        "handling": text("exports.list_separator").join(
+            handling[c] for c in record.handling or [] if c in handling
+        ),
         "follow_up": bullying_words("follow_up").get(record.follow_up or "", ""),
         "followed_up_on": _day(record.followed_up_on),
     }
@@ -223,8 +222,9 @@ def bullying_xlsx(found: list[RegisterRow], org: str, period: str, when: datetim
     columns: list[dict[str, object]] = conf["columns"]
     book = Workbook()
     sheet = book.active
-    sheet.title = "欺凌登记表"
-    _title(sheet, f"{conf['form_title']}（{period}）", org, len(columns), when)
+    sheet.title = text("exports.bullying.sheet")
+    title = text("exports.bullying.title", form_title=conf["form_title"], period=period)
+    _title(sheet, title, org, len(columns), when)
     _register_header(sheet, columns, 4)
     for number, row in enumerate(found, start=1):
         values = _register_values(number, row)

@@ -173,7 +173,7 @@ async def compliance_page(
         lines=found,
         summaries=compliance.summarise(found),
         kinds=words("report_kinds"),
-        outcomes=exports.OUTCOMES,
+        outcomes=exports.outcome_words(),
         month=month,
         period=month,
         org=target,

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation.models import ReportState, StatutoryReport
 from helpline.db import utcnow
-from registers.config import month_bounds, words
+from registers.config import month_bounds, texts, words
 from triage.models import Case, CaseStatus, Organisation, OrgKind, Reporter
 
 
@@ -237,28 +237,34 @@ class Row:
 
 def rows(report: MonthlyReport) -> list[Row]:
     """The report as labelled rows, one value per column (no suppression applied here)."""
-    cols = report.columns
-    out = [Row("个案", "个案总数", [c.cases for c in cols])]
-    sections = (
-        ("类别", "labels", "by_category"),
-        ("紧急程度", "urgencies", "by_urgency"),
-        ("渠道", "channels", "by_channel"),
-        ("求助人", "reporter_kinds", "by_reporter"),
-    )
-    for section, table, attr in sections:
+    cols, said = report.columns, texts("statistics")
+    out = [Row(said["cases"]["section"], said["cases"]["total"], [c.cases for c in cols])]
+    by = {
+        "labels": "by_category",
+        "urgencies": "by_urgency",
+        "channels": "by_channel",
+        "reporter_kinds": "by_reporter",
+    }
+    for table, section in said["sections"].items():
         for code, word in words(table).items():
-            out.append(Row(section, word, [getattr(c, attr)[code] for c in cols]))
+            out.append(Row(section, word, [getattr(c, by[table])[code] for c in cols]))
+    response = said["response"]
     out += [
-        Row("首次响应", "已响应个案", [c.responded for c in cols]),
-        Row("首次响应", "中位数（分钟）", [c.median_minutes for c in cols], counts_children=False),
-        Row("首次响应", "P90（分钟）", [c.p90_minutes for c in cols], counts_children=False),
+        Row(response["section"], response["responded"], [c.responded for c in cols]),
+        Row(
+            response["section"],
+            response["median"],
+            [c.median_minutes for c in cols],
+            counts_children=False,
+        ),
+        Row(response["section"], response["p90"], [c.p90_minutes for c in cols], False),
     ]
-    labels = {"due": "应报告", "on_time": "按时报告", "late": "逾期报告", "missed": "未按时报告"}
-    labels["pending"] = "未到期"
-    for key, word in labels.items():
-        out.append(Row("法定报告", word, [c.reports[key] for c in cols]))
+    reports = said["reports"]
+    for key in ("due", *ReportOutcome):
+        out.append(Row(reports["section"], reports[key], [c.reports[key] for c in cols]))
+    other = said["other"]
     out += [
-        Row("其他", "未结案个案", [c.open_cases for c in cols]),
-        Row("其他", "重复求助人", [c.repeat_reporters for c in cols]),
+        Row(other["section"], other["open_cases"], [c.open_cases for c in cols]),
+        Row(other["section"], other["repeat_reporters"], [c.repeat_reporters for c in cols]),
     ]
     return out
