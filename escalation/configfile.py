@@ -16,7 +16,7 @@ import yaml
 
 from escalation.models import NOTIFY_KINDS
 from escalation.roster import DAYS
-from helpline.datafiles import data_text, data_words
+from helpline.datafiles import data_words, section_text
 from triage.models import Role
 from triage.policy import URGENCY_ORDER
 
@@ -205,9 +205,7 @@ def _check_steps(path: Path, data: dict[str, Any], lines: dict[Where, int]) -> N
                     raise ConfigFileError(path, lines.get(at), message)
 
 
-def _said(name: str, /, **values: Any) -> str:
-    """A message of data/escalation/texts.yaml `configfile`."""
-    return data_text("escalation", f"configfile.{name}", **values)
+_said = section_text("escalation", "configfile")  # its messages, from data/escalation/texts.yaml
 
 
 def _name(where: Where) -> str:

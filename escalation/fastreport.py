@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from escalation.config import label_words, rules, settings
 from escalation.models import ReportState
 from escalation.reports import case_reports
+from helpline.datafiles import section_text
 from helpline.db import utcnow
 from helpline.localtime import local_time, local_zone
 from helpline.vocabulary import display
@@ -46,12 +47,19 @@ class FastReport:
         return [item.title for item in self.items if item.missing]
 
 
+_said = section_text("escalation", "fastreport")  # its phrasing, from data/escalation/texts.yaml
+
+
 def _local(at: datetime) -> str:
-    return local_time(at, "%Y年%m月%d日 %H:%M")
+    return local_time(at, _said("time_format"))
+
+
+def _list(values: list[str]) -> str:
+    return _said("separator").join(values)
 
 
 def _join(values: list[str]) -> str | None:
-    return "、".join(values) if values else None
+    return _list(values) if values else None
 
 
 async def draft(session: AsyncSession, case: Case) -> FastReport:
@@ -64,10 +72,10 @@ async def draft(session: AsyncSession, case: Case) -> FastReport:
     # The document's own phrasing where it has one, else the shared name: never a raw code.
     channel = conf["channels"].get(case.channel) or display("channels", case.channel)
     who = conf["reporter_kinds"].get(kind) or display("reporter_kinds", kind)
-    source = f"{channel}（{who}），{_local(case.received_at)} 收到"
+    source = _said("source", channel=channel, who=who, received=_local(case.received_at))
     injuries = elements.get("injuries") or []
     severity = words.get(case.urgency, case.urgency) + (
-        f"；伤情：{'、'.join(injuries)}" if injuries else ""
+        _said("injuries", injuries=_list(injuries)) if injuries else ""
     )
     harm = [label for label in case.labels if label != "general"]
     values = {
@@ -92,27 +100,33 @@ def _when(words: list[str], case: Case) -> str | None:
     """The date the child's words point to, resolved against the receipt, with their words."""
     if not words:
         return None
-    said = "、".join(words)
+    said = _list(words)
     received = case.received_at.astimezone(local_zone())
     resolved = resolve_time(default_paths().lexicon_dir, words, received)
-    return f"{resolved}（原话：{said}）" if resolved else said
+    return _said("said", resolved=resolved, said=said) if resolved else said
 
 
 async def _measures(session: AsyncSession, case: Case) -> str | None:
     kinds = settings()["report_kinds"]
     done = [
-        f"{_local(r.made_at)} {kinds.get(r.kind, r.kind)}（回执：{r.reference}）"
+        _said(
+            "measure",
+            made_at=_local(r.made_at),
+            kind=kinds.get(r.kind, r.kind),
+            reference=r.reference,
+        )
         for r in await case_reports(session, case.id)
         if r.state == ReportState.done and r.made_at is not None
     ]
-    return "；".join(done) if done else None
+    return _said("measures_separator").join(done) if done else None
 
 
 def to_docx(report: FastReport) -> bytes:
     """A .docx a duty officer can complete and send: a title, the case, a two-column table."""
     document = Document()
     document.add_heading(report.title, level=1)
-    document.add_paragraph(f"个案编号：{report.case_number}    起草时间：{report.drafted_at}")
+    heading = _said("heading", number=report.case_number, drafted_at=report.drafted_at)
+    document.add_paragraph(heading)
     table = document.add_table(rows=0, cols=2)
     table.style = "Table Grid"
     for item in report.items:
@@ -120,7 +134,7 @@ def to_docx(report: FastReport) -> bytes:
         cells[0].text = item.title
         cells[1].text = item.value if item.value is not None else report.missing_word
     if report.missing:
-        document.add_paragraph(f"待补充要素：{'、'.join(report.missing)}")
+        document.add_paragraph(_said("missing", missing=_list(report.missing)))
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()

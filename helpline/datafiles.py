@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,16 @@ def data_words(package: str, key: str) -> Any:
 def data_text(package: str, key: str, /, **values: Any) -> str:
     """One text of data/<package>/texts.yaml by dotted key, its {fields} filled in."""
     return str(data_words(package, key)).format(**values)
+
+
+def section_text(package: str, section: str) -> Callable[..., str]:
+    """`data_text` for one section of data/<package>/texts.yaml: a module's messages,
+    e.g. `_said = section_text("triage", "admin")`, then `_said("username_taken")`."""
+    return partial(_section_text, package, section)
+
+
+def _section_text(package: str, section: str, name: str, /, **values: Any) -> str:
+    return data_text(package, f"{section}.{name}", **values)
 
 
 def forget() -> None:

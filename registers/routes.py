@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline import audit
+from helpline.datafiles import section_text
 from helpline.db import utcnow
 from helpline.web import check_csrf, csrf_token, templates_for
 from registers import access, bullying, compliance, exports
@@ -32,6 +33,7 @@ from triage.deps import DbSession, current_staff
 from triage.models import Case, Organisation, StaffUser
 from triage.pages import nav_for
 
+_said = section_text("registers", "routes")  # its messages, from data/registers/texts.yaml
 router = APIRouter()
 HERE = Path(__file__).parent
 templates = templates_for(HERE / "templates", HERE.parent / "triage" / "templates")
@@ -50,7 +52,7 @@ def _month(value: str | None) -> str:
     try:
         parse_month(value)
     except ValueError as exc:
-        raise HTTPException(status_code=400, detail="月份格式应为 YYYY-MM。") from exc
+        raise HTTPException(status_code=400, detail=_said("bad_month")) from exc
     return value
 
 
@@ -67,7 +69,7 @@ EXPORT_FORMATS = ("csv", "xlsx")
 
 def _export_format(fmt: str) -> str:
     if fmt not in EXPORT_FORMATS:
-        raise HTTPException(status_code=404, detail="没有这种格式。")
+        raise HTTPException(status_code=404, detail=_said("bad_format"))
     return fmt
 
 
@@ -100,7 +102,7 @@ async def statistics_page(
     names = {key: words(key) for key in NAMES}
     charts = figure_charts(report.columns[0], names, suppressed[0])
     schools = [(c.name, c.cases) for c in report.columns[1:]]
-    school_chart = chart("按单位", schools, suppressed[1:]) if schools else None
+    school_chart = chart(_said("by_org"), schools, suppressed[1:]) if schools else None
     await _audit_org(session, staff, "statistics.viewed", target, month=month)
     return _render(
         request,
@@ -255,7 +257,7 @@ async def register_export(
     month = _month(month) if month else None
     target, found = await _register(session, staff, month, org)
     await _audit_org(session, staff, "bullying_register.exported", target, rows=len(found))
-    content = exports.bullying_xlsx(found, target.name, month or "全部", utcnow())
+    content = exports.bullying_xlsx(found, target.name, month or _said("all_months"), utcnow())
     return _download(
         content, f"bullying-register-{target.code}-{month or 'all'}.xlsx", exports.XLSX
     )
@@ -264,7 +266,7 @@ async def register_export(
 async def _editable_case(session: AsyncSession, staff: StaffUser, case_id: int) -> Case:
     case = await session.get(Case, case_id)
     if case is None or not access.in_scope(staff, case.org) or "bullying" not in case.labels:
-        raise HTTPException(status_code=404, detail="没有找到这个欺凌个案。")
+        raise HTTPException(status_code=404, detail=_said("no_record"))
     perm.require(access.can_edit_register(staff, case.org_id))
     return case
 
@@ -294,7 +296,7 @@ def _date(value: Any) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
-        raise bullying.RegisterError("日期格式应为 YYYY-MM-DD。") from exc
+        raise bullying.RegisterError(_said("bad_date")) from exc
 
 
 def _text(value: Any) -> str | None:
@@ -356,13 +358,13 @@ async def delivered_file(
     perm.require(access.can_view_statistics(staff))
     send = await session.get(ScheduledSend, send_id)
     if send is None or name not in FILES or name not in send.files:
-        raise HTTPException(status_code=404, detail="没有找到这个文件。")
+        raise HTTPException(status_code=404, detail=_said("no_file"))
     owner = await session.get(Organisation, send.org_id)
     if owner is None or not access.in_scope(staff, owner):
-        raise HTTPException(status_code=404, detail="没有找到这个文件。")
+        raise HTTPException(status_code=404, detail=_said("no_file"))
     path = delivery_folder(owner.code, send.month, send.day) / name
     if not path.is_file():
-        raise HTTPException(status_code=404, detail="没有找到这个文件。")
+        raise HTTPException(status_code=404, detail=_said("no_file"))
     await audit.record(
         session, f"staff:{staff.id}", "statistics.downloaded", "register_send", send.id, file=name
     )

@@ -9,6 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline import audit
+from helpline.datafiles import section_text
 from helpline.db import utcnow
 from triage import grants
 from triage import permissions as perm
@@ -19,6 +20,9 @@ from triage.policy import URGENCY_ORDER
 CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,31}$")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 MAX_TARGET_MINUTES = 7 * 24 * 60
+
+
+_said = section_text("triage", "admin")  # its messages, from data/triage/texts.yaml
 
 
 class AdminError(ValueError):
@@ -42,13 +46,13 @@ async def create_school(
     session: AsyncSession, admin: StaffUser, code: str, name: str
 ) -> Organisation:
     if admin.org.kind != OrgKind.district:
-        raise AdminError("只有区级管理员可以添加学校。")
+        raise AdminError(_said("school_by_district_only"))
     code, name = code.strip().lower(), name.strip()
     if not CODE.match(code) or not 2 <= len(name) <= 200:
-        raise AdminError("学校代码（小写字母、数字、短横线）或名称不正确。")
+        raise AdminError(_said("school_code_or_name"))
     taken = await session.execute(select(Organisation.id).where(Organisation.code == code))
     if taken.scalar_one_or_none() is not None:
-        raise AdminError("这个学校代码已经存在。")
+        raise AdminError(_said("school_code_taken"))
     org = Organisation(
         kind=OrgKind.school, code=code, name=name, parent_id=admin.org_id, region=admin.org.region
     )
@@ -79,14 +83,14 @@ async def _org_by_code(session: AsyncSession, admin: StaffUser, code: str) -> Or
     for org in await orgs_in_scope(session, admin):
         if org.code == code:
             return org
-    raise AdminError("请选择本辖区内的单位。")
+    raise AdminError(_said("org_out_of_scope"))
 
 
 def _role(role: str) -> Role:
     try:
         return Role(role)
     except ValueError as exc:
-        raise AdminError("角色不正确。") from exc
+        raise AdminError(_said("role_unknown")) from exc
 
 
 async def create_staff(
@@ -106,10 +110,10 @@ async def create_staff(
     """
     username, display_name = username.strip().lower(), display_name.strip()
     if not USERNAME.match(username) or not 1 <= len(display_name) <= 100:
-        raise AdminError("用户名（3-64位小写字母、数字、点、短横线）或姓名不正确。")
+        raise AdminError(_said("username_or_name"))
     taken = await session.execute(select(StaffUser.id).where(StaffUser.username == username))
     if taken.scalar_one_or_none() is not None:
-        raise AdminError("这个用户名已经存在。")
+        raise AdminError(_said("username_taken"))
     org = await _org_by_code(session, admin, org_code)
     role_value = _role(role)
     held = grants.guarded(role_value)
@@ -139,7 +143,7 @@ async def create_staff(
 
 def _not_self(admin: StaffUser, target: StaffUser) -> None:
     if admin.id == target.id:
-        raise AdminError("不能修改自己的账号状态或角色。")
+        raise AdminError(_said("not_yourself"))
 
 
 async def _end_sessions(session: AsyncSession, target: StaffUser) -> None:
@@ -197,7 +201,7 @@ async def reset_totp(
     (None); the approver is given the new credentials."""
     _not_self(admin, target)
     if target.role not in ROLES_NEEDING_TOTP:
-        raise AdminError("这个账号不使用动态验证码。")
+        raise AdminError(_said("no_totp"))
     if grants.guarded(target.role):
         await _request(session, admin, target, GrantAction.totp, target.role)
         return None
@@ -234,12 +238,12 @@ async def set_role(session: AsyncSession, admin: StaffUser, target: StaffUser, r
 async def save_targets(session: AsyncSession, admin: StaffUser, minutes: dict[str, int]) -> None:
     """Store the first-response targets (minutes per urgency) that override data/ defaults."""
     if set(minutes) != set(URGENCY_ORDER):
-        raise AdminError("每个紧急程度都需要填写时限。")
+        raise AdminError(_said("target_missing"))
     if any(not 1 <= m <= MAX_TARGET_MINUTES for m in minutes.values()):
-        raise AdminError(f"时限须在 1 到 {MAX_TARGET_MINUTES} 分钟之间。")
+        raise AdminError(_said("target_range", most=MAX_TARGET_MINUTES))
     ordered = [minutes[u] for u in URGENCY_ORDER]
     if ordered != sorted(ordered):
-        raise AdminError("更紧急的级别，时限不能更长。")
+        raise AdminError(_said("target_order"))
     now = utcnow()
     for urgency, value in minutes.items():
         row = await session.get(ResponseTarget, urgency)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import nlu
 from helpline import audit
-from helpline.datafiles import data_yaml
+from helpline.datafiles import data_yaml, section_text
 from helpline.db import utcnow
 from helpline.vocabulary import MESSAGE_CHARS, urgency_rank
 from nlu import statutory
@@ -26,6 +26,9 @@ MAX_TEXT = MESSAGE_CHARS
 MAX_DISPOSITION = 2000
 
 
+_said = section_text("triage", "casework")  # its messages, from data/triage/texts.yaml
+
+
 class CaseworkError(ValueError):
     """A request that cannot be carried out as given; `str(error)` is shown to staff."""
 
@@ -37,9 +40,9 @@ def outcomes() -> dict[str, str]:
 def _text(text: str, limit: int = MAX_TEXT) -> str:
     cleaned = "".join(ch for ch in text if ch in "\n\t" or ch.isprintable()).strip()
     if not cleaned:
-        raise CaseworkError("内容不能为空。")
+        raise CaseworkError(_said("empty"))
     if len(cleaned) > limit:
-        raise CaseworkError(f"内容不能超过{limit}字。")
+        raise CaseworkError(_said("too_long", limit=limit))
     return cleaned
 
 
@@ -87,13 +90,13 @@ async def reply(session: AsyncSession, staff: StaffUser, case: Case, text: str) 
 def _check_labels(labels: list[str], urgency: str) -> list[str]:
     wanted = [label for label in nlu.LABELS if label in set(labels)]
     if not wanted:
-        raise CaseworkError("请至少选择一个类别。")
+        raise CaseworkError(_said("no_label"))
     if len(wanted) != len(set(labels)):
-        raise CaseworkError("类别不正确。")
+        raise CaseworkError(_said("label_unknown"))
     if "general" in wanted and len(wanted) > 1:
-        raise CaseworkError("“一般咨询”不能与其他类别同时选择。")
+        raise CaseworkError(_said("general_alone"))
     if urgency not in nlu.URGENCIES:
-        raise CaseworkError("紧急程度不正确。")
+        raise CaseworkError(_said("urgency_unknown"))
     return wanted
 
 
@@ -173,11 +176,11 @@ async def close_case(
     recorded (不得私下调解).
     """
     if outcome not in outcomes():
-        raise CaseworkError("请选择处理结果。")
+        raise CaseworkError(_said("no_outcome"))
     text = _text(disposition, MAX_DISPOSITION)
     _holder_check(staff, case)
     if case.status == CaseStatus.closed:
-        raise CaseworkError("个案已经结案。")
+        raise CaseworkError(_said("already_closed"))
     blockers = await close_blockers(session, case)
     if blockers:
         case.status = CaseStatus.awaiting_report
@@ -200,12 +203,12 @@ async def merge(session: AsyncSession, staff: StaffUser, target: Case, source: C
     statutory report disappear.
     """
     if source.id == target.id or source.reporter_id != target.reporter_id:
-        raise CaseworkError("只能合并同一求助者的两个个案。")
+        raise CaseworkError(_said("merge_same_reporter"))
     if source.status == CaseStatus.closed:
-        raise CaseworkError("已结案的个案不能合并。")
+        raise CaseworkError(_said("merge_closed"))
     _holder_check(staff, source)
     if await close_blockers(session, source):
-        raise CaseworkError("被合并的个案还有未记录的法定报告，请先记录报告。")
+        raise CaseworkError(_said("merge_reports_open"))
     await session.execute(
         update(Message)
         .where(Message.case_id == source.id)
