@@ -23,12 +23,13 @@ from typing import Any
 from escalation import roster
 from escalation.configfile import ConfigFile
 from escalation.models import DutyShift, NotifyKind
-from helpline.datafiles import data_yaml
+from helpline.datafiles import data_yaml, section_text
 from helpline.localtime import local_zone
 from triage import permissions as perm
 from triage.models import Case, Organisation, OrgKind, StaffUser
 from triage.policy import URGENCY_ORDER
 
+_said = section_text("escalation", "coverage")  # words from data/escalation/texts.yaml
 KINDS = ("ordinary", "restricted")
 DAY_MINUTES = 24 * 60
 
@@ -152,7 +153,12 @@ def from_file(config: ConfigFile) -> Setup:
     for i, school in enumerate(data.get("schools") or []):
         if school["code"] in orgs:
             problems.append(
-                _gap("duplicate", where=config.at("schools", i), what="学校代码", id=school["code"])
+                _gap(
+                    "duplicate",
+                    where=config.at("schools", i),
+                    what=_said("school_code"),
+                    id=school["code"],
+                )
             )
             continue
         orgs[school["code"]] = Org(
@@ -171,7 +177,7 @@ def from_file(config: ConfigFile) -> Setup:
                 _gap(
                     "duplicate",
                     where=config.at("staff", i),
-                    what="用户名",
+                    what=_said("username"),
                     id=entry["username"],
                     staff=entry["username"],
                 )
@@ -235,7 +241,7 @@ async def from_db(session: Any) -> Setup:
             org.kind,
             parent=by_id[org.parent_id].code if org.parent_id in by_id else None,
             fallback=org.coverage_fallback,
-            where=f"组织 {org.code}",
+            where=_said("where_org", code=org.code),
         )
         for org in rows
     }
@@ -250,7 +256,7 @@ async def from_db(session: Any) -> Setup:
             by_id[s.org_id].code,
             bool(s.active),
             person_channels(s.email, s.phone, s.telegram_chat_id, hooks.get(s.id)),
-            f"人员 {s.username}",
+            _said("where_person", username=s.username),
         )
         for s in staff_rows
     }
@@ -261,7 +267,7 @@ async def from_db(session: Any) -> Setup:
             tuple(s.days),
             s.start,
             s.end,
-            f"值班表 #{s.id}",
+            _said("where_shift", id=s.id),
             s.id,
         )
         for s in (await session.execute(select(DutyShift).order_by(DutyShift.id))).scalars()
@@ -272,7 +278,7 @@ async def from_db(session: Any) -> Setup:
             p.name,
             tuple(p.urgencies),
             tuple(p.steps),
-            f"策略 #{p.id}",
+            _said("where_policy", id=p.id),
             p.id,
         )
         for p in (
@@ -289,7 +295,7 @@ async def from_db(session: Any) -> Setup:
             await session.execute(select(AlertChannel).where(AlertChannel.active.is_(True)))
         ).scalars()
     )
-    return Setup(orgs, people, shifts, policies, groups, "数据库中的配置")
+    return Setup(orgs, people, shifts, policies, groups, _said("database"))
 
 
 # --- who may take a case ------------------------------------------------------------------
@@ -462,7 +468,11 @@ def _day_label(sig: tuple[tuple[str, ...], tuple[str, ...]], example: date) -> s
     today = label(keys, example.weekday())
     yesterday = label(previous, (example.weekday() - 1) % 7)
     plain_yesterday = names[roster.DAYS[(example.weekday() - 1) % 7]]
-    return today if yesterday == plain_yesterday else f"{today}（{names['after']}{yesterday}）"
+    return (
+        today
+        if yesterday == plain_yesterday
+        else _said("day_after", today=today, after=names["after"], yesterday=yesterday)
+    )
 
 
 @dataclass(frozen=True)
@@ -543,7 +553,7 @@ def _gap(code: str, **fill: Any) -> Gap:
 
 def org_label(setup: Setup, code: str | None) -> str:
     org = setup.orgs.get(code or "")
-    return f"{code}（{org.name}）" if org else repr(code)
+    return _said("org_label", code=code, name=org.name) if org else repr(code)
 
 
 def kind_key(setup: Setup, org_code: str, kind: str) -> str:
@@ -763,7 +773,7 @@ def _urgency_label(urgency: str) -> str:
 def _window_fill(window: Window) -> dict[str, Any]:
     start, end = window.hhmm()
     return {
-        "days": "、".join(window.days),
+        "days": _said("separator").join(window.days),
         "start": start,
         "end": end,
         "example": window.example.isoformat(),
@@ -929,7 +939,8 @@ def roster_week(setup: Setup, org_code: str) -> list[tuple[str, list[tuple[str, 
     seen: set[str] = set()
     for sig, (example, _count) in sorted(day_types().items(), key=lambda kv: -kv[1][1]):
         label = _day_label(sig, example)
-        if label in seen or "（" in label:  # the week, a holiday and a 调休 day; the rest in gaps
+        # The week, a holiday and a 调休 day; the rest in gaps.
+        if label in seen or _said("open_bracket") in label:
             continue
         seen.add(label)
         spans = []

@@ -15,7 +15,10 @@ from escalation.config import rules
 from escalation.models import ReportState, StatutoryReport, Timer
 from escalation.timers import TimerKind
 from helpline import audit
+from helpline.datafiles import section_text
 from helpline.db import utcnow
+
+_said = section_text("escalation", "reports")  # words from data/escalation/texts.yaml
 
 OPEN_STATES = (ReportState.due, ReportState.missed)  # still to be made; done, waived settled
 
@@ -169,9 +172,9 @@ def _minute(at: datetime) -> datetime:
 def _check_made_at(report: StatutoryReport, made_at: datetime, now: datetime) -> None:
     """The stated time lies between the report's opening and the moment of entry (evidence)."""
     if made_at > now:
-        raise ReportError("报告时间不能晚于现在（登记时间）。")
+        raise ReportError(_said("made_in_future"))
     if made_at < _minute(report.opened_at):
-        raise ReportError("报告时间不能早于这项报告的起算时间（收到相关信息的时间）。")
+        raise ReportError(_said("made_before_start"))
 
 
 def _snapshot(report: StatutoryReport) -> dict[str, Any]:
@@ -203,11 +206,11 @@ async def record_report(
     now = at or utcnow()
     report = await session.get(StatutoryReport, report_id)
     if report is None or report.case_id != case_id:
-        raise ReportError("没有找到这项报告。")
+        raise ReportError(_said("not_found"))
     if report.state not in OPEN_STATES:
-        raise ReportError("这项报告已经登记过了，或依规不予报告。")
+        raise ReportError(_said("settled"))
     if not made.made_to.strip() or not made.reference.strip():
-        raise ReportError("请填写报告对象和回执编号（或接报人工号）。")
+        raise ReportError(_said("fields_missing"))
     _check_made_at(report, made.made_at, now)
     before = _snapshot(report)
     late = _late_minutes(report.due_at, now)
@@ -236,4 +239,4 @@ async def close_guard(session: AsyncSession, case: Any) -> str | None:
     pending = [r for r in await case_reports(session, case.id) if r.state in OPEN_STATES]
     if not pending:
         return None
-    return f"还有 {len(pending)} 项法定报告未登记（报告对象、时间、回执编号），登记后才能结案。"
+    return _said("close_blocked", count=len(pending))

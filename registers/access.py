@@ -5,9 +5,11 @@ from __future__ import annotations
 from fastapi import HTTPException
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpline.datafiles import section_text
 from registers.bundle import UnknownOrganisation, org_by_code
 from triage.models import Organisation, Role, StaffUser
 
+_said = section_text("registers", "access")  # words from data/registers/texts.yaml
 # Statistics and the register go to administrators, the school's safeguarding lead and auditors;
 # duty officers also see deadline compliance (they make the reports).
 STATISTICS_ROLES = frozenset({Role.admin, Role.safeguarding_lead, Role.auditor})
@@ -47,7 +49,7 @@ async def scoped_org(session: AsyncSession, staff: StaffUser, code: str | None) 
     except UnknownOrganisation:
         org = None
     if org is None or not in_scope(staff, org):
-        raise HTTPException(status_code=404, detail="没有找到这个单位。")
+        raise HTTPException(status_code=404, detail=_said("no_org"))
     return org
 
 
@@ -55,9 +57,9 @@ def nav_links(staff: StaffUser) -> list[tuple[str, str]]:
     """The registers' pages this staff member may open (added to the console navigation)."""
     links: list[tuple[str, str]] = []
     if can_view_statistics(staff):
-        links.append(("/console/statistics", "统计月报"))
+        links.append(("/console/statistics", _said("nav_statistics")))
     if can_view_compliance(staff):
-        links.append(("/console/compliance", "时限达标统计"))
+        links.append(("/console/compliance", _said("nav_compliance")))
     if can_view_register(staff):
-        links.append(("/console/bullying", "欺凌登记表"))
+        links.append(("/console/bullying", _said("nav_register")))
     return links

@@ -15,10 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline import audit
+from helpline.datafiles import section_text
 from helpline.db import utcnow
 from registers.config import bullying_words
 from registers.models import BullyingRecord
 from triage.models import Case, Organisation
+
+_said = section_text("registers", "bullying")  # words from data/registers/texts.yaml
 
 BULLYING = "bullying"
 EDITABLE = (
@@ -140,19 +143,19 @@ def _check(entry: Entry) -> None:
         and allowed("follow_up", entry.follow_up)
         and all(allowed("handling", code) for code in entry.handling)
     ):
-        raise RegisterError("请从列表中选择。")
+        raise RegisterError(_said("choose_from_list"))
     if entry.determination != "pending" and entry.investigation != "completed":
-        raise RegisterError("调查完毕后才能作出认定。")
+        raise RegisterError(_said("determine_after_investigation"))
     if entry.grade is not None and len(entry.grade) > 16:
-        raise RegisterError("年级不能超过16个字。")
+        raise RegisterError(_said("grade_too_long"))
     if entry.note is not None and len(entry.note) > 1000:
-        raise RegisterError("备注不能超过1000字。")
+        raise RegisterError(_said("note_too_long"))
 
 
 async def save(session: AsyncSession, case: Case, staff_id: int, entry: Entry) -> BullyingRecord:
     """Create or update the case's register row (audited with the names of changed fields)."""
     if not _is_bullying(case.labels):
-        raise RegisterError("这个个案不是欺凌个案。")
+        raise RegisterError(_said("not_bullying"))
     _check(entry)
     record = (await _records(session, [case.id])).get(case.id)
     if record is None:

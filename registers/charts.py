@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from helpline.datafiles import section_text
 from registers.stats import Figures
 from registers.suppress import cell
+
+_said = section_text("registers", "charts")  # words from data/registers/texts.yaml
 
 BAR_MAX = 260  # pixels for the longest bar
 ROW_HEIGHT = 24
@@ -57,10 +60,10 @@ def figure_charts(
 ) -> list[Chart]:
     """The four breakdowns of one column: category, urgency, channel, reporter."""
     specs = (
-        ("按类别", "labels", figures.by_category),
-        ("按紧急程度", "urgencies", figures.by_urgency),
-        ("按渠道", "channels", figures.by_channel),
-        ("按求助人", "reporter_kinds", figures.by_reporter),
+        (_said("by_category"), "labels", figures.by_category),
+        (_said("by_urgency"), "urgencies", figures.by_urgency),
+        (_said("by_channel"), "channels", figures.by_channel),
+        (_said("by_reporter"), "reporter_kinds", figures.by_reporter),
     )
     return [
         chart(title, [(word, counts[code]) for code, word in names[table].items()], suppress)

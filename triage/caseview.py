@@ -12,9 +12,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.audit import AuditEvent
-from helpline.datafiles import data_yaml
+from helpline.datafiles import data_yaml, section_text
 from helpline.vocabulary import vocabulary
 from triage.models import Case, Message, StaffUser
+
+_said = section_text("triage", "caseview")  # words from data/triage/texts.yaml
 
 
 def words() -> dict[str, dict[str, str]]:
@@ -43,7 +45,7 @@ async def staff_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
         select(StaffUser.id, StaffUser.display_name, StaffUser.role).where(StaffUser.id.in_(ids))
     )
     roles = words()["roles"]
-    return {i: f"{name}（{roles.get(role, role)}）" for i, name, role in rows}
+    return {i: _said("staff_name", name=name, role=roles.get(role, role)) for i, name, role in rows}
 
 
 def is_view(entry: TimelineEntry) -> bool:
@@ -75,7 +77,7 @@ def _actor_name(actor: str, names: dict[int, str]) -> str:
     kind, _, ref = actor.partition(":")
     if kind == "staff" and ref.isdigit():
         return names.get(int(ref), actor)
-    return {"reporter": "求助者", "system": "系统"}.get(kind, actor)
+    return {"reporter": _said("reporter"), "system": _said("system")}.get(kind, actor)
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ async def messages(session: AsyncSession, case: Case) -> list[ShownMessage]:
     names = await staff_names(session, {m.author_id for m in rows if m.author_id})
     shown = []
     for m in rows:
-        author = names.get(m.author_id, "") if m.author_id else "求助者"
+        author = names.get(m.author_id, "") if m.author_id else _said("reporter")
         rules = json.loads(m.analysis).get("rules", []) if m.analysis else []
         text = m.text or f"[{m.kind}]"
         shown.append(

@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline import ratelimit
+from helpline.datafiles import section_text
 from helpline.web import check_csrf, client_address, cookie_secure, csrf_token, templates_for
 from triage.auth import authenticate, close_session, open_session
 from triage.deps import SESSION_COOKIE, DbSession, current_staff
@@ -16,14 +17,9 @@ from triage.models import StaffUser
 
 router = APIRouter(prefix="/console")
 templates = templates_for(Path(__file__).parent / "templates")
-LOGIN_MESSAGES = {
-    # One answer for a wrong name, password or code and a missing code: none confirms a
-    # password. A used code counts as wrong (each code signs in once).
-    "bad_credentials": "用户名、密码或动态码不正确（每个动态码只能使用一次）。",
-    "wait": "尝试太频繁，请稍后再试。",
-    "rate_limited": "尝试太频繁，请稍后再试。",
-    "totp_not_enrolled": "账号尚未设置动态验证码，请联系管理员。",
-}
+# Why a sign-in was refused (data/triage/texts.yaml `login`): one answer for a wrong name,
+# password or code and a missing code, so that none confirms a password.
+_login_refused = section_text("triage", "login")
 
 
 _CSS = Path(__file__).parent / "static" / "console.css"
@@ -82,7 +78,7 @@ async def login(
     return templates.TemplateResponse(
         request,
         "console/login.html",
-        {"csrf": csrf_token(request), "error": LOGIN_MESSAGES[reason], "username": username},
+        {"csrf": csrf_token(request), "error": _login_refused(reason), "username": username},
         status_code=401,
     )
 

@@ -20,11 +20,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline import audit
+from helpline.datafiles import section_text
 from helpline.db import utcnow
 from triage import permissions as perm
 from triage import recovery
 from triage.auth import ROLES_NEEDING_TOTP, StaffSession, hash_password
 from triage.models import GrantAction, GrantState, Organisation, RoleGrant, StaffUser
+
+_said = section_text("triage", "grants")  # words from data/triage/texts.yaml
 
 
 class GrantError(ValueError):
@@ -64,7 +67,7 @@ async def request(
 ) -> RoleGrant:
     """Ask a second administrator to approve `action` (one open request per account)."""
     if await pending_for(session, target) is not None:
-        raise GrantError("这个账号已有一项待批准的申请，请等另一位管理员处理。")
+        raise GrantError(_said("already_pending"))
     grant = RoleGrant(
         staff_id=target.id,
         action=action,
@@ -115,7 +118,7 @@ async def _open_grant(session: AsyncSession, admin: StaffUser, grant_id: int) ->
     if in_scope.first() is None:
         raise LookupError("grant")
     if grant.state != GrantState.pending:
-        raise GrantError("这项申请已经处理过了。")
+        raise GrantError(_said("already_decided"))
     return grant
 
 
@@ -123,11 +126,11 @@ async def approve(session: AsyncSession, approver: StaffUser, grant_id: int) -> 
     """Carry out a request another administrator made; returns what to hand over once."""
     grant = await _open_grant(session, approver, grant_id)
     if grant.requested_by_id == approver.id:
-        raise GrantError("不能批准自己提出的申请，需要另一位管理员批准。")
+        raise GrantError(_said("not_own_request"))
     target = await session.get(StaffUser, grant.staff_id)
     assert target is not None
     if target.id == approver.id:
-        raise GrantError("不能批准与自己账号有关的申请。")
+        raise GrantError(_said("not_own_account"))
     issued = await _apply(session, grant, target)
     grant.state, grant.decided_by_id, grant.decided_at = GrantState.approved, approver.id, utcnow()
     await audit.record(

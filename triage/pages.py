@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
+from helpline.datafiles import section_text
 from helpline.db import utcnow
 from helpline.web import csrf_token, templates_for
 from triage import permissions as perm
@@ -17,6 +18,8 @@ from triage.caseview import words
 from triage.hooks import extra_nav_links, extra_staff_actions, extra_staff_links
 from triage.models import StaffUser
 from triage.reasons import reasons
+
+_said = section_text("triage", "nav")  # words from data/triage/texts.yaml
 
 templates = templates_for(Path(__file__).parent / "templates")
 
@@ -65,18 +68,18 @@ def render(
 
 
 def nav_for(staff: StaffUser) -> list[tuple[str, str]]:
-    links = [("/console", "首页")]
+    links = [("/console", _said("home"))]
     if perm.can_use_queue(staff):
-        links.append(("/console/queue", "个案队列"))
+        links.append(("/console/queue", _said("queue")))
     if perm.can_read_audit(staff):
-        links.append(("/console/audit", "审计日志"))
+        links.append(("/console/audit", _said("audit")))
     if perm.can_administer(staff):
         links += [
-            ("/console/admin/schools", "学校"),
-            ("/console/admin/staff", "工作人员"),
-            ("/console/admin/targets", "首次响应时限"),
+            ("/console/admin/schools", _said("schools")),
+            ("/console/admin/staff", _said("staff")),
+            ("/console/admin/targets", _said("targets")),
         ]
-    return links + extra_nav_links(staff) + [("/console/account", "我的账号")]
+    return links + extra_nav_links(staff) + [("/console/account", _said("account"))]
 
 
 def back_to(url: str, msg: str | None = None) -> Response:
