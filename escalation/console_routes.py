@@ -12,11 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from escalation import console_alerts
 from escalation.config import settings
 from escalation.web import render
+from helpline.datafiles import section_text
 from helpline.web import DbSession, check_csrf, csrf_token
 from triage import admin
 from triage import permissions as perm
 from triage.deps import current_staff
 from triage.models import StaffUser
+
+_said = section_text("escalation", "refusals")  # words from data/escalation/texts.yaml
 
 router = APIRouter()
 SCRIPT = Path(__file__).parent / "static" / "alerts.js"
@@ -110,7 +113,7 @@ async def test_person_channels(
     try:
         person = await admin.staff_for_admin(session, staff, staff_id)
     except LookupError as exc:
-        raise HTTPException(status_code=404, detail="没有找到这个账号。") from exc
+        raise HTTPException(status_code=404, detail=_said("no_account")) from exc
     return await _trial_page(request, session, staff, person)
 
 

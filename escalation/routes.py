@@ -15,6 +15,7 @@ from escalation.models import Delivery, StatutoryReport
 from escalation.reports import OPEN_STATES, Made, ReportError, record_report
 from escalation.web import render
 from helpline import audit
+from helpline.datafiles import section_text
 from helpline.localtime import local_zone
 from helpline.settings import get_settings
 from helpline.web import DbSession, check_csrf
@@ -22,6 +23,8 @@ from triage import permissions as perm
 from triage.auth import staff_for_token
 from triage.deps import SESSION_COOKIE, current_staff
 from triage.models import Case, StaffUser
+
+_said = section_text("escalation", "refusals")  # words from data/escalation/texts.yaml
 
 router = APIRouter()
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -68,7 +71,7 @@ def _parse_local(value: str) -> datetime:
     try:
         naive = datetime.fromisoformat(value)
     except ValueError as exc:
-        raise ReportError("报告时间格式不对。") from exc
+        raise ReportError(_said("bad_report_time")) from exc
     if naive.tzinfo is not None:
         return naive
     return naive.replace(tzinfo=local_zone())

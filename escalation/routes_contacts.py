@@ -8,11 +8,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation import contacts, coverage
 from escalation.web import render
+from helpline.datafiles import section_text
 from helpline.web import DbSession, check_csrf
 from triage import admin
 from triage import permissions as perm
 from triage.deps import current_staff
 from triage.models import StaffUser
+
+_said = section_text("escalation", "refusals")  # words from data/escalation/texts.yaml
 
 router = APIRouter()
 
@@ -22,7 +25,7 @@ async def _person(session: AsyncSession, staff: StaffUser, staff_id: int) -> Sta
     try:
         return await admin.staff_for_admin(session, staff, staff_id)
     except LookupError as exc:
-        raise HTTPException(status_code=404, detail="没有找到这个账号。") from exc
+        raise HTTPException(status_code=404, detail=_said("no_account")) from exc
 
 
 @router.get("/console/admin/staff/{staff_id}/contact")

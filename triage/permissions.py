@@ -17,9 +17,12 @@ from fastapi import HTTPException
 from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpline.datafiles import section_text
 from triage.models import Case, CaseStatus, Organisation, OrgKind, Role, StaffUser
 
+_said = section_text("triage", "refusals")  # words from data/triage/texts.yaml
 # Roles that work the queue and may see case rows in their scope.
+
 CASE_ROLES = frozenset({Role.counsellor, Role.safeguarding_lead, Role.duty_officer})
 # Roles that act on a case (claim, reply, note, relabel, merge, close).
 WORK_ROLES = frozenset({Role.counsellor, Role.safeguarding_lead})
@@ -170,7 +173,7 @@ def may_be_assignee(candidate: StaffUser, case: Case) -> bool:
 def require(allowed: bool) -> None:
     """403 unless `allowed` (call after the case was found visible, else use `visible_case`)."""
     if not allowed:
-        raise HTTPException(status_code=403, detail="你的角色无权进行此操作。")
+        raise HTTPException(status_code=403, detail=_said("role_not_allowed"))
 
 
 async def visible_case(session: AsyncSession, staff: StaffUser, case_id: int) -> Case:
@@ -178,6 +181,6 @@ async def visible_case(session: AsyncSession, staff: StaffUser, case_id: int) ->
     case = await session.get(Case, case_id)
     if case is None or not can_view(staff, case):
         if case is None or staff.role in CONTENT_ROLES:
-            raise HTTPException(status_code=404, detail="没有找到这个个案。")
-        raise HTTPException(status_code=403, detail="你的角色无权查看个案。")
+            raise HTTPException(status_code=404, detail=_said("no_case"))
+        raise HTTPException(status_code=403, detail=_said("role_cannot_view"))
     return case

@@ -7,11 +7,14 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline import audit
+from helpline.datafiles import section_text
 from triage import caseview
 from triage import permissions as perm
 from triage.deps import DbSession, current_staff
 from triage.models import Case, StaffUser
 from triage.pages import render
+
+_said = section_text("triage", "refusals")  # words from data/triage/texts.yaml
 
 router = APIRouter(prefix="/console")
 
@@ -29,7 +32,7 @@ async def audit_page(
         case_id = caseview.parse_case_number(case)
         found = await session.get(Case, case_id) if case_id else None
         if found is None or not perm.in_scope(staff, found):
-            raise HTTPException(status_code=404, detail="没有找到这个个案。")
+            raise HTTPException(status_code=404, detail=_said("no_case"))
         entries = await caseview.timeline(session, found.id)
         await audit.record(session, f"staff:{staff.id}", "audit.viewed", "case", found.id)
     return render(

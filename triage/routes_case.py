@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline import audit
+from helpline.datafiles import section_text
 from helpline.vocabulary import FORM_FIELD_CHARS
 from helpline.web import check_csrf, csrf_ok, csrf_token
 from triage import caseview, casework, queue
@@ -17,6 +18,8 @@ from triage.deps import DbSession, current_staff
 from triage.hooks import close_blockers, hooks
 from triage.models import Case, CaseStatus, Reporter, StaffUser
 from triage.pages import back_to, render
+
+_said = section_text("triage", "refusals")  # words from data/triage/texts.yaml
 
 router = APIRouter(prefix="/console/cases")
 
@@ -140,13 +143,13 @@ async def _act(
     case = await perm.visible_case(session, staff, case_id)
     perm.require(allowed(staff, case))
     if case.status == CaseStatus.closed:
-        raise HTTPException(status_code=409, detail="个案已经结案。")
+        raise HTTPException(status_code=409, detail=_said("case_closed"))
     try:
         msg = await do(session, staff, case)
     except casework.CaseworkError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from exc
     except queue.QueueConflict as exc:
-        raise HTTPException(status_code=409, detail="这个个案由其他人负责。") from exc
+        raise HTTPException(status_code=409, detail=_said("assigned_to_other")) from exc
     return back_to(f"/console/cases/{case.id}", msg)
 
 

@@ -8,12 +8,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline import audit
+from helpline.datafiles import section_text
 from helpline.web import check_csrf
 from triage import permissions as perm
 from triage import queue
 from triage.deps import DbSession, current_staff
 from triage.models import Organisation, StaffUser
 from triage.pages import back_to, render
+
+_said = section_text("triage", "refusals")  # words from data/triage/texts.yaml
 
 router = APIRouter(prefix="/console")
 
@@ -130,7 +133,7 @@ async def claim(
     try:
         await queue.claim(session, staff, case)
     except queue.QueueConflict as exc:
-        raise HTTPException(status_code=409, detail="这个个案已由其他人负责。") from exc
+        raise HTTPException(status_code=409, detail=_said("taken_by_other")) from exc
     return back_to(f"/console/cases/{case.id}", "claimed")
 
 
@@ -163,9 +166,9 @@ async def reassign(
     perm.require(perm.can_reassign(staff, case))
     target = await session.get(StaffUser, assignee)
     if target is None:
-        raise HTTPException(status_code=400, detail="请选择负责人。")
+        raise HTTPException(status_code=400, detail=_said("choose_assignee"))
     try:
         await queue.reassign(session, staff, case, target)
     except queue.QueueConflict as exc:
-        raise HTTPException(status_code=400, detail="不能转派给这个人。") from exc
+        raise HTTPException(status_code=400, detail=_said("cannot_assign")) from exc
     return back_to(f"/console/cases/{case.id}", "reassigned")
