@@ -7,6 +7,10 @@ from typing import Any
 
 import typer
 
+from helpline.datafiles import section_text
+
+_said = section_text("escalation", "joining")  # data/escalation/texts.yaml
+
 
 def worker(
     lease_seconds: float = typer.Option(
@@ -145,8 +149,8 @@ def _verdict(setup: Any, source: str) -> tuple[int, dict[str, Any], list[str]]:
         ],
     }
     if not gaps:
-        return 0, answer, [f"{source}：没有缺口，每类个案在每个时刻都有人可以接案、有人可以提醒。"]
-    lines = [f"{source}：发现 {len(gaps)} 处缺口"]
+        return 0, answer, [_said("check_no_gaps", source=source)]
+    lines = [_said("check_gaps", source=source, count=len(gaps))]
     lines += [f"- [{gap.code}] {gap.message}" for gap in gaps]
     return 1, answer, lines
 

@@ -585,7 +585,7 @@ class ChangeRefused(ValueError):
     """A console change is refused; `reasons` are the check's (or the form's) sentences."""
 
     def __init__(self, reasons: list[str]) -> None:
-        super().__init__("；".join(reasons))
+        super().__init__(section_text("escalation", "joining")("reasons").join(reasons))
         self.reasons = reasons
 
 

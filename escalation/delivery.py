@@ -26,12 +26,14 @@ from escalation.models import (
     Timer,
 )
 from escalation.timers import TimerState
+from helpline.datafiles import section_text
 from helpline.db import get_engine, session_scope
 from helpline.localtime import local_time
 from helpline.settings import get_settings
 from triage.models import Case, StaffUser
 
 log = logging.getLogger(__name__)
+_said = section_text("escalation", "joining")  # data/escalation/texts.yaml
 Address = tuple[str, str | None]
 
 
@@ -92,7 +94,7 @@ async def case_fields(session: AsyncSession, case_id: int) -> dict[str, str]:
     category = (
         settings()["alert"]["restricted_category"]
         if case.restricted
-        else "、".join(words.get(label, label) for label in harm)
+        else _said("list").join(words.get(label, label) for label in harm)
     )
     due = (
         await session.execute(

@@ -16,10 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from escalation.config import settings
 from escalation.models import Delivery, DeliveryState, Escalation
 from escalation.outcomes import LIVE
+from helpline.datafiles import section_text
 from triage import permissions as perm
 from triage.models import Case, Role
 
 # Who is shown the banner: those who answer for alerts getting through.
+_said = section_text("escalation", "joining")  # data/escalation/texts.yaml
 BANNER_ROLES = frozenset({Role.duty_officer, Role.safeguarding_lead, Role.admin})
 
 
@@ -67,7 +69,9 @@ def lines(found: Summary) -> list[str]:
     if found.incidents:
         out.append(words["incident"].format(count=found.incidents))
     if found.retrying:
-        channels = "、".join(f"{kind}（{error}）" for kind, error in found.failing)
+        channels = _said("list").join(
+            _said("with_detail", text=kind, detail=error) for kind, error in found.failing
+        )
         out.append(words["retrying"].format(count=found.retrying, channels=channels))
     return out
 

@@ -17,8 +17,11 @@ from escalation import notifier
 from escalation.config import settings
 from escalation.delivery import contact_of
 from helpline import audit
+from helpline.datafiles import section_text
 from helpline.settings import get_settings
 from triage.models import StaffUser
+
+_said = section_text("escalation", "joining")  # data/escalation/texts.yaml
 
 
 def trial_notice() -> notifier.Notice:
@@ -60,7 +63,7 @@ class ChannelResult:
 
     def words(self) -> str:
         text = str(settings()["trial_alert"]["outcomes"][self.outcome])
-        return f"{text}（{self.error}）" if self.error else text
+        return _said("with_detail", text=text, detail=self.error) if self.error else text
 
 
 class UnknownStaff(LookupError):

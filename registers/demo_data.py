@@ -32,7 +32,6 @@ REPEAT_SHARE = 0.12  # share of cases written by someone who wrote before
 FOLLOW_UP_SHARE = 0.15
 UNANSWERED_SHARE = 0.04
 CLOSE_SHARE = 0.85
-REPLY = "【演示】老师已经收到你的消息，我们会尽快和你联系。"
 OUTCOMES = ("resolved", "referred", "guardian_informed", "reported")
 
 
@@ -50,6 +49,11 @@ class _Demo:
 
 def _load_messages() -> dict[str, Any]:
     return data_yaml("registers", "demo_messages.yaml")
+
+
+def _staff_words(key: str) -> str:
+    """What the generated staff write (demo_messages.yaml `staff_words`)."""
+    return str(_load_messages()["staff_words"][key])
 
 
 def _weighted(rng: random.Random, weights: dict[str, int]) -> str:
@@ -184,7 +188,7 @@ async def _work(session: AsyncSession, demo: _Demo, case: Case) -> None:
         return
     await ack.acknowledge_case(session, case.id, staff.id, now=answered)
     last = case.last_activity_at
-    reply = await casework.reply(session, staff, case, REPLY)
+    reply = await casework.reply(session, staff, case, _staff_words("reply"))
     reply.created_at = case.first_response_at = answered
     case.last_activity_at = max(last, answered)
     await _reports(session, demo, case, staff)
@@ -209,7 +213,7 @@ async def _reports(session: AsyncSession, demo: _Demo, case: Case, staff: StaffU
         else:
             made_at = report.opened_at + timedelta(minutes=allowed * rng.uniform(0.1, 0.95))
         made = Made(
-            made_to="【演示】接报单位值班室",
+            made_to=_staff_words("made_to"),
             made_at=min(made_at, demo.now),
             reference=f"DEMO-{report.id:05d}",
         )
@@ -221,6 +225,8 @@ async def _close(
     session: AsyncSession, demo: _Demo, case: Case, staff: StaffUser, closed: datetime
 ) -> None:
     outcome = demo.rng.choice(OUTCOMES)
-    blockers = await casework.close_case(session, staff, case, outcome, "【演示】已按流程处置。")
+    blockers = await casework.close_case(
+        session, staff, case, outcome, _staff_words("closing_note")
+    )
     if not blockers and case.status == CaseStatus.closed:
         case.closed_at = case.last_activity_at = closed
