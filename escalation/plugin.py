@@ -7,12 +7,15 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpline.datafiles import section_text
 from triage.plugin_protocol import BackgroundService, CliCommand, DemoConfig, StartupCheck
 
 if TYPE_CHECKING:
     from triage.demo import DemoLogin
     from triage.hooks import NavLink
     from triage.models import StaffUser
+
+_said = section_text("escalation", "nav")  # words from data/escalation/texts.yaml
 
 
 def register_hooks() -> None:
@@ -45,17 +48,17 @@ LIVE_ALERTS_SCRIPT = "/console/alerts/live.js"
 def nav_links(staff: StaffUser) -> list[NavLink]:
     from triage import permissions as perm
 
-    board = [("/console/deadlines", "待办法定报告")] if perm.can_use_queue(staff) else []
+    board = [("/console/deadlines", _said("deadlines"))] if perm.can_use_queue(staff) else []
     coverage = (
         [
-            ("/console/admin/coverage", "接案与值班覆盖"),
-            ("/console/admin/rosters", "值班表"),
-            ("/console/admin/policies", "升级策略"),
+            ("/console/admin/coverage", _said("coverage")),
+            ("/console/admin/rosters", _said("rosters")),
+            ("/console/admin/policies", _said("policies")),
         ]
         if perm.can_administer(staff)
         else []
     )
-    return [*board, *coverage, ("/console/alerts", "我的通知")]
+    return [*board, *coverage, ("/console/alerts", _said("alerts"))]
 
 
 def console_scripts() -> list[str]:
@@ -65,12 +68,12 @@ def console_scripts() -> list[str]:
 
 def staff_actions(viewer: StaffUser, person: StaffUser) -> list[NavLink]:
     """The admin page's button to send a person a test alert on all their channels."""
-    return [(f"/console/admin/staff/{person.id}/test-alert", "发送测试通知")]
+    return [(f"/console/admin/staff/{person.id}/test-alert", _said("test_alert"))]
 
 
 def staff_links(viewer: StaffUser, person: StaffUser) -> list[NavLink]:
     """The admin page's link to a person's alert addresses (checked like the YAML's)."""
-    return [(f"/console/admin/staff/{person.id}/contact", "通知地址")]
+    return [(f"/console/admin/staff/{person.id}/contact", _said("contact"))]
 
 
 def routers() -> list[APIRouter]:

@@ -45,7 +45,7 @@ STATE_ENUMS: tuple[type[enum.StrEnum], ...] = (
 STATE_VALUES = frozenset(member.value for kind in STATE_ENUMS for member in kind)
 # Attributes, names and keywords that hold a state of one of the sets above.
 STATE_FIELDS = frozenset({"state", "status", "purpose", "reason", "outcome", "kind"})
-PACKAGES = ("escalation", "registers", "triage", "bot", "helpline", "nlu")
+PACKAGES = ("escalation", "registers", "triage", "bot", "helpline", "nlu", "assembly")
 
 
 def _field(node: ast.AST) -> str | None:
