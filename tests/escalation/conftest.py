@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 import pytest_asyncio
 
-from tests.escalation.support import Clock, SmtpSink, WebhookReceiver
+from tests.escalation.support import SCHOOL_POLICY, Clock, SmtpSink, WebhookReceiver
 
 # Monday 2026-11-16 10:00 in Shanghai (02:00 UTC): duty.a is on duty at sch-a.
 MONDAY_10 = datetime(2026, 11, 16, 2, 0, tzinfo=UTC)
@@ -71,25 +71,5 @@ async def wired(db_url: str, smtp: SmtpSink, webhook: WebhookReceiver) -> AsyncI
         os.environ.pop(name, None)
     reset_settings()
 
-
-SCHOOL_POLICY = {
-    "org": "sch-a",
-    "name": "一中紧急升级",
-    "urgencies": ["emergency", "high"],
-    "repeat": 2,
-    "reack_minutes": 30,
-    "steps": [
-        {
-            "targets": [
-                {"notify": "on_duty", "org": "school"},
-                {"notify": "group", "group": "duty-group"},
-            ],
-            "wait_minutes": 2,
-            "all_channels": True,  # a person's every channel at once (emergencies)
-        },
-        {"notify": "role", "role": "safeguarding_lead", "org": "school", "wait_minutes": 3},
-        {"notify": "on_duty", "org": "district", "wait_minutes": 5},
-    ],
-}
 
 TEACHER_ABUSE = "我们班主任刘建国老师晚上把我叫到办公室摸我的身体，还不让我告诉别人，我好害怕"

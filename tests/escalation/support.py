@@ -291,3 +291,26 @@ async def overdue_timers(now: datetime) -> int:
 
 def alert_ids(smtp: SmtpSink) -> list[int]:
     return [int(m["X-Helpline-Alert-Id"]) for _, m, _ in smtp.messages]
+
+
+# A school's emergency policy: on duty and a webhook group at once on every channel, then the
+# school's lead, then the district's duty (the `wired` fixture, the policy editor's tests).
+SCHOOL_POLICY = {
+    "org": "sch-a",
+    "name": "一中紧急升级",
+    "urgencies": ["emergency", "high"],
+    "repeat": 2,
+    "reack_minutes": 30,
+    "steps": [
+        {
+            "targets": [
+                {"notify": "on_duty", "org": "school"},
+                {"notify": "group", "group": "duty-group"},
+            ],
+            "wait_minutes": 2,
+            "all_channels": True,  # a person's every channel at once (emergencies)
+        },
+        {"notify": "role", "role": "safeguarding_lead", "org": "school", "wait_minutes": 3},
+        {"notify": "on_duty", "org": "district", "wait_minutes": 5},
+    ],
+}

@@ -13,7 +13,7 @@ from escalation.models import EscalationPolicy
 from escalation.worker import Worker
 from helpline.audit import AuditEvent
 from helpline.db import session_scope
-from tests.escalation.support import Clock, deliveries, emergency_case
+from tests.escalation.support import SCHOOL_POLICY, Clock, deliveries, emergency_case
 from tests.support.web import csrf_from, login
 from tests.triage.support import staff_id
 
@@ -142,37 +142,22 @@ def _fields_of(html: str, form_id: str) -> dict[str, list[str]]:
     return fields
 
 
-# A school policy with a step of two targets (on duty and a group channel), every channel at
-# once, then a role, then the district's duty: every kind of field the form has.
+# The school policy of the `wired` fixture (a step of two targets, every channel at once, a
+# role, the district's duty) and a named person: every kind of field the form has.
 MULTI = {
-    "org": "sch-a",
-    "name": "一中紧急升级",
-    "urgencies": ["emergency", "high"],
-    "repeat": 2,
-    "reack_minutes": 30,
-    "steps": [
-        {
-            "targets": [
-                {"notify": "on_duty", "org": "school"},
-                {"notify": "group", "group": "duty-group"},
-            ],
-            "wait_minutes": 2,
-            "all_channels": True,
-        },
-        {"notify": "role", "role": "safeguarding_lead", "org": "school", "wait_minutes": 3},
-        {"notify": "staff", "staff": "lead.district", "wait_minutes": 5},
-    ],
+    **SCHOOL_POLICY,
+    "steps": [*SCHOOL_POLICY["steps"], {"notify": "staff", "staff": "lead.district"}],
 }
 
 
 async def test_a_policy_posted_back_unchanged_stays_the_same(client) -> None:  # noqa: ANN001
-    from escalation import setup
+    from escalation import config_import
 
     async with session_scope() as s:
-        await setup.add_channel(
+        await config_import.add_channel(
             s, {"org": "sch-a", "name": "duty-group", "kind": "webhook", "url": "http://x.invalid"}
         )
-        policy = await setup.add_policy(s, MULTI)
+        policy = await config_import.add_policy(s, MULTI)
     assert (await login(client, "admin.district")).status_code == 303
     page = await client.get(PAGE)
     fields = _fields_of(page.text, f"policy-{policy.id}")
@@ -187,4 +172,5 @@ async def test_a_policy_posted_back_unchanged_stays_the_same(client) -> None:  #
     async with session_scope() as s:
         first = (await s.get(EscalationPolicy, policy.id)).steps[0]
     assert first == {"notify": "on_duty", "org": "school", "wait_minutes": 2, "all_channels": True}
+    assert (await s.get(EscalationPolicy, policy.id)).steps[1:] == MULTI["steps"][1:]
     assert len(await _events()) == 1
