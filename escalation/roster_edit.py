@@ -126,7 +126,9 @@ async def add_shift(
 ) -> DutyShift:
     people = await candidates(session, org)
     before = await coverage.from_db(session)
-    new = coverage.Shift(org.code, form.staff, form.days, form.start, form.end, "新班次")
+    new = coverage.Shift(
+        org.code, form.staff, form.days, form.start, form.end, words()["new_shift"]
+    )
     coverage.refuse_new_gaps(before, replace(before, shifts=(*before.shifts, new)))
     shift = DutyShift(
         org_id=org.id,

@@ -99,7 +99,7 @@ async def save_policy(
         None,
     )
     if policy is None:
-        raise HTTPException(status_code=404, detail="没有找到这个升级策略。")
+        raise HTTPException(status_code=404, detail=roster_edit.words()["no_policy"])
     fields = {key: str(value)[:200] for key, value in form.items()}
     urgencies = [str(u) for u in form.getlist("urgencies") if str(u) in URGENCY_ORDER]
     code = (await org_table(session)).by_id[policy.org_id].code

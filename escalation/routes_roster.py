@@ -28,7 +28,7 @@ async def _org(session: AsyncSession, staff: StaffUser, code: str) -> Organisati
     for org in await admin.orgs_in_scope(session, staff):
         if org.code == code:
             return org
-    raise HTTPException(status_code=404, detail="没有找到这个单位。")
+    raise HTTPException(status_code=404, detail=roster_edit.words()["no_org"])
 
 
 @router.get("")
@@ -226,7 +226,7 @@ async def school_page(
 async def _school(session: AsyncSession, staff: StaffUser, code: str) -> Organisation:
     org = await _org(session, staff, code)
     if not school_edit.is_school(org):
-        raise HTTPException(status_code=404, detail="没有找到这个学校。")
+        raise HTTPException(status_code=404, detail=roster_edit.words()["no_school"])
     return org
 
 

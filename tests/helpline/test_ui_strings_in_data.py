@@ -14,7 +14,7 @@ from pathlib import Path
 
 from helpline.settings import PROJECT_ROOT
 
-CEILING = 49
+CEILING = 45
 # Han characters, CJK punctuation and full-width forms.
 CHINESE = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 SKIPPED = ("tests", ".venv", "var", "node_modules")
