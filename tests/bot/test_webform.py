@@ -230,6 +230,34 @@ async def test_form_rate_limit(client: httpx.AsyncClient, monkeypatch: pytest.Mo
     third = await _post_report(client, what="有人欺负我")
     assert third.status_code == 429 and "110" in third.text
     assert await counts() == before
+    # Nothing the child wrote is lost: the form comes back filled in, to send again later.
+    assert 'id="form-expired"' in third.text and ">有人欺负我</textarea>" in third.text
+
+
+async def test_an_urgent_report_past_the_limit_is_still_taken(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an incident a school writes from one address: past the address's limit a report
+    whose words read as urgent is taken, up to a second limit of its own."""
+    limits = dict(texts.limits())
+    limits["web_reports"] = {"limit": 1, "window_seconds": 600}
+    limits["web_reports_urgent"] = {"limit": 1, "window_seconds": 600, "from_urgency": "high"}
+    monkeypatch.setattr(texts, "limits", lambda: limits)
+    assert (await _post_report(client, what="同学借了我的笔没还")).status_code == 200
+    before = await counts()
+    ordinary = await _post_report(client, what="同学借了我的笔没还")
+    assert ordinary.status_code == 429 and await counts() == before
+
+    urgent = await _post_report(client, what=EMERGENCY)
+    assert urgent.status_code == 200 and _receipt(urgent.text)
+    async with session_scope() as session:
+        newest = (await session.execute(select(Case).order_by(Case.id.desc()))).scalars().first()
+    assert newest is not None and newest.urgency == "emergency"
+
+    before = await counts()
+    flood = await _post_report(client, what=EMERGENCY)
+    assert flood.status_code == 429 and await counts() == before
+    assert f">{EMERGENCY}</textarea>" in flood.text and "110" in flood.text
 
 
 async def test_follow_up_additions_are_rate_limited(
