@@ -63,3 +63,31 @@ async def load_case(case_id: int) -> Case:
         case = await s.get(Case, case_id)
         assert case is not None
         return case
+
+
+async def roster_ids(code: str) -> tuple[int, int, int]:
+    """A duty shift of school `code`, a new override there (its first shift's person, for the
+    next hour) and an escalation policy: ids for the administration routes' tests."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from escalation.models import DutyOverride, DutyShift, EscalationPolicy
+    from helpline.db import session_scope, utcnow
+    from triage.models import Organisation
+
+    async with session_scope() as s:
+        org = (await s.execute(select(Organisation).where(Organisation.code == code))).scalar_one()
+        shift = (
+            await s.execute(select(DutyShift).where(DutyShift.org_id == org.id).limit(1))
+        ).scalar_one()
+        policy = (await s.execute(select(EscalationPolicy.id).limit(1))).scalar_one()
+        override = DutyOverride(
+            org_id=org.id,
+            staff_id=shift.staff_id,
+            starts_at=utcnow(),
+            ends_at=utcnow() + timedelta(hours=1),
+        )
+        s.add(override)
+        await s.flush()
+        return shift.id, override.id, policy

@@ -15,7 +15,7 @@ from assembly import wiring
 from helpline.db import session_scope
 from helpline.settings import reset_settings
 from tests.support.web import DEMO_PASSWORD, csrf_from, login
-from tests.triage.support import BULLYING, new_case, staff_id
+from tests.triage.support import BULLYING, new_case, roster_ids, staff_id
 from triage.deps import SESSION_COOKIE
 from triage.models import Case, LabelFeedback, Message, Organisation, RoleGrant, StaffUser
 from triage.recovery import RecoveryCode
@@ -119,11 +119,17 @@ def _payloads(other_case: int, staff: int) -> dict[str, dict]:
         "/console/admin/staff/{staff_id}/test-alert": {},
         "/console/admin/grants/{grant_id}/approve": {},
         "/console/admin/grants/{grant_id}/refuse": {},
+        "/console/admin/rosters/{code}/shifts": {"staff": staff, "days": "mon", "start": "08:00"},
+        "/console/admin/rosters/{code}/shifts/{shift_id}": {"action": "remove"},
+        "/console/admin/rosters/{code}/overrides": {"staff": staff},
+        "/console/admin/rosters/{code}/overrides/{override_id}/remove": {},
+        "/console/admin/rosters/{code}/school": {"name": "伪造学校"},
+        "/console/admin/policies/{policy_id}": {"rounds": "1"},
     }
 
 
 async def _snapshot() -> tuple:
-    from escalation.models import StatutoryReport
+    from escalation.models import DutyOverride, DutyShift, EscalationPolicy, StatutoryReport
 
     async with session_scope() as s:
         cases = (
@@ -140,9 +146,17 @@ async def _snapshot() -> tuple:
         reports += (await s.execute(select(RoleGrant.id, RoleGrant.state))).all()
         counts = [
             (await s.execute(select(func.count()).select_from(table))).scalar_one()
-            for table in (Message, LabelFeedback, Organisation, RecoveryCode)
+            for table in (Message, LabelFeedback, Organisation, RecoveryCode, DutyOverride)
         ]
-    return sorted(map(tuple, cases)), sorted(staff), sorted(reports), counts
+        roster = (
+            await s.execute(
+                select(DutyShift.id, DutyShift.staff_id, DutyShift.start, DutyShift.end)
+            )
+        ).all()
+        names = (await s.execute(select(Organisation.id, Organisation.name))).all()
+        policies = (await s.execute(select(EscalationPolicy.id, EscalationPolicy.repeat))).all()
+    rows = (sorted(roster), sorted(names), sorted(policies))
+    return sorted(map(tuple, cases)), sorted(staff), sorted(reports), counts, rows
 
 
 async def _pending_grant() -> int:
@@ -171,6 +185,8 @@ async def test_forged_posts_to_every_console_form_are_refused_and_change_nothing
     grant = await _pending_grant()
     ids = {"case_id": case_id, "report_id": report, "staff_id": counsellor, "grant_id": grant}
     ids["delivery_id"] = 999_999  # the CSRF check comes first: no delivery needed
+    ids["code"] = "sch-a"
+    ids["shift_id"], ids["override_id"], ids["policy_id"] = await roster_ids("sch-a")
     routes = {
         route.path
         for router in wiring.routers()

@@ -18,6 +18,7 @@ from tests.triage.support import (
     load_case,
     new_call,
     new_case,
+    roster_ids,
     staff_id,
 )
 
@@ -216,7 +217,18 @@ async def test_permission_matrix(client, username):
         _check(failures, f"GET {url}", (await client.get(url)).status_code, True)
     grant_id = await _grant_by_the_other_admin()
     admin = expect["admin"]
-    admin_pages = ("schools", "staff", "targets", "coverage")
+    admin_pages = (
+        "schools",
+        "staff",
+        "targets",
+        "coverage",
+        "rosters",
+        "rosters/sch-a",
+        "rosters/sch-a/school",
+        "policies",
+        "config.yaml",
+    )
+    shift_id, override_id, policy_id = await roster_ids("sch-a")
     contact = f"/console/admin/staff/{counsellor_b}/contact"
     _check(failures, f"GET {contact}", (await client.get(contact)).status_code, admin)
     for url in (f"/console/admin/{page}" for page in admin_pages):
@@ -237,6 +249,13 @@ async def test_permission_matrix(client, username):
         "/console/admin/targets": {"emergency": 5, "high": 30, "medium": 240, "low": 1440},
         f"/console/admin/grants/{grant_id}/approve": {},
         f"/console/admin/grants/{grant_id}/refuse": {},  # 400 once approved: the door was open
+        # Empty forms: 400 for an administrator (the door was open), nothing changed.
+        "/console/admin/rosters/sch-a/shifts": {},
+        f"/console/admin/rosters/sch-a/shifts/{shift_id}": {},
+        "/console/admin/rosters/sch-a/overrides": {},
+        "/console/admin/rosters/sch-a/school": {},
+        f"/console/admin/policies/{policy_id}": {},
+        f"/console/admin/rosters/sch-a/overrides/{override_id}/remove": {},
     }
     for url, data in admin_posts.items():
         _check(failures, f"POST {url}", await post(url, **data), admin)
@@ -403,6 +422,18 @@ COVERED_ROUTES = {
     ("POST", "/console/account/password"): "own account (everyone signed in)",
     ("POST", "/console/account/recovery-codes"): "own account (everyone signed in)",
     ("GET", "/console/admin/targets"): "admin",
+    # Self-serve administration of escalation (issue 17, tests/escalation/test_*_editor.py).
+    ("GET", "/console/admin/rosters"): "admin",
+    ("GET", "/console/admin/rosters/{code}"): "admin",
+    ("POST", "/console/admin/rosters/{code}/shifts"): "admin",
+    ("POST", "/console/admin/rosters/{code}/shifts/{shift_id}"): "admin",
+    ("POST", "/console/admin/rosters/{code}/overrides"): "admin",
+    ("POST", "/console/admin/rosters/{code}/overrides/{override_id}/remove"): "admin",
+    ("GET", "/console/admin/rosters/{code}/school"): "admin",
+    ("POST", "/console/admin/rosters/{code}/school"): "admin",
+    ("GET", "/console/admin/policies"): "admin",
+    ("POST", "/console/admin/policies/{policy_id}"): "admin",
+    ("GET", "/console/admin/config.yaml"): "admin",
     ("GET", "/console/admin/coverage"): "admin (escalation's coverage table)",
     ("POST", "/console/admin/targets"): "admin",
     ("POST", "/console/admin/grants/{grant_id}/approve"): "admin (four eyes)",
