@@ -31,6 +31,11 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(demo_app, name="demo")
 console = Console(stderr=True)
+# click's UsageError as typer raises it (newer typer releases carry their own copy of click),
+# reached through typer's public BadParameter, which derives from it.
+UsageError: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"
+)
 
 
 @demo_app.callback()
@@ -334,9 +339,16 @@ def main() -> None:
     forbid_creating_databases()  # only `db upgrade` makes a database (its engine says so)
     try:
         _mount_optional()
-        app()
-    except KeyboardInterrupt:
+        # Not standalone: a usage error (a missing or malformed option) reaches the handler
+        # below as one line, instead of click's framed box.
+        code = app(prog_name="helpline", standalone_mode=False)
+    except (KeyboardInterrupt, typer.Abort):
         sys.exit(130)
+    except UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "helpline"
+        line = f"error: {exc.format_message()} (hint: {where} --help lists what it takes)"
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+        sys.exit(EXIT_USAGE)
     except Exception as exc:
         known = explain(exc)
         if known is None:
@@ -344,6 +356,8 @@ def main() -> None:
         _close_database()  # a SQLite file left open keeps its -wal and -shm files
         console.print(known.line(), markup=False, highlight=False, soft_wrap=True)
         sys.exit(EXIT_USAGE)
+    if isinstance(code, int) and code:  # typer.Exit(code) of a command
+        sys.exit(code)
 
 
 def _close_database() -> None:

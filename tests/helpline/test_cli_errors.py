@@ -108,9 +108,7 @@ def test_report_monthly_unknown_district_lists_the_codes(db_url: str, tmp_path: 
     assert list(tmp_path.iterdir()) == []
 
 
-def test_report_monthly_into_a_missing_folder_creates_nothing(
-    db_url: str, tmp_path: Path
-) -> None:
+def test_report_monthly_into_a_missing_folder_creates_nothing(db_url: str, tmp_path: Path) -> None:
     target = tmp_path / "nonexistent" / "dir"
     result = _run(
         ["report", "monthly", "--month", "2026-01", "--district", "qp-demo", "--out", str(target)]
@@ -132,3 +130,26 @@ def test_serve_refuses_an_unmigrated_database_before_listening(tmp_path: Path) -
     result = _run(["serve", "--port", "1"], HELPLINE_VAR_DIR=str(var), HELPLINE_DATABASE_URL="")
     _one_line_error(result, "no database")
     assert not var.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["report", "monthly", "--month", "2026-13"], ["--district", "report monthly --help"]),
+        (["report", "monthly", "--month", "2026-13", "--district", "x"], ["YYYY-MM"]),
+        (["no-such-command"], ["no-such-command", "helpline --help"]),
+        (["db", "upgrade", "--no-such-option"], ["--no-such-option", "db upgrade --help"]),
+        (["worker", "--lease-seconds", "abc"], ["--lease-seconds"]),
+    ],
+)
+def test_a_mistyped_command_line_is_one_line(args: list[str], needles: list[str]) -> None:
+    """Usage errors (a missing, unknown or malformed option, an unknown command) are one line
+    naming the `--help` that explains them, not click's framed box."""
+    _one_line_error(_run(args, HELPLINE_CONFIG_FILE=""), *needles)
+
+
+def test_help_still_answers_with_exit_code_0() -> None:
+    # A command's own exit code (typer.Exit(1) of audit verify, alerts test, config check) is
+    # tested where those commands are (tests/security/test_audit_anchor.py and others).
+    result = _run(["report", "--help"])
+    assert result.returncode == 0 and "monthly" in result.stdout, result.stderr
