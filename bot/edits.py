@@ -12,8 +12,9 @@ import nlu
 from helpline import audit
 from helpline.db import utcnow
 from helpline.vocabulary import urgency_rank
+from triage.fold import fold_analysis
 from triage.hooks import run_case_hooks
-from triage.intake import clean_text, merge_analysis
+from triage.intake import clean_text
 from triage.models import Case, Message
 
 
@@ -44,7 +45,7 @@ async def apply_edit(session: AsyncSession, external_id: str, new_text: str) -> 
     message.edited_at = now
     message.analysis = json.dumps(analysis.to_dict(), ensure_ascii=False)
     # The edit may reveal more danger than the original: fold it into the case like a message.
-    raised = merge_analysis(case, analysis, now)
+    raised = await fold_analysis(session, case, analysis, now)
     await audit.record(
         session,
         f"reporter:{case.reporter_id}",

@@ -22,9 +22,8 @@ from bot import texts
 from bot.models import Screening, ScreeningState
 from helpline import audit
 from helpline.db import utcnow
-from nlu import statutory
+from triage.fold import fold_analysis, reading
 from triage.hooks import run_case_hooks
-from triage.intake import merge_analysis
 from triage.models import Case
 
 ANSWER_KINDS = ("yes", "no", "skipped")
@@ -163,15 +162,8 @@ async def _raise(session: AsyncSession, case: Case, risk: str) -> bool:
     urgency = scale()["urgency"].get(risk)
     if urgency is None:
         return False
-    labels = ["crisis"]
-    analysis = nlu.Analysis(
-        labels=labels,
-        urgency=urgency,
-        scores={},
-        mandatory_report=statutory.mandatory_report(labels, urgency),
-        rules=["cssrs_screen"],
-    )
-    raised = merge_analysis(case, analysis, utcnow())
+    analysis = reading(["crisis"], urgency, "cssrs_screen")
+    raised = await fold_analysis(session, case, analysis, utcnow())
     await audit.record(session, "system", "screening.risk", "case", case.id, risk=risk)
     if raised:
         await run_case_hooks("case_raised", session, case, analysis)

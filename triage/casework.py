@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select, update
@@ -13,13 +13,12 @@ import nlu
 from helpline import audit
 from helpline.datafiles import data_yaml, section_text
 from helpline.db import utcnow
-from helpline.vocabulary import MESSAGE_CHARS, urgency_rank
-from nlu import statutory
+from helpline.vocabulary import MESSAGE_CHARS
 from nlu.analysis import ELEMENT_KEYS
+from triage.fold import fold_analysis, reading, reading_of
 from triage.hooks import close_blockers, run_case_closed, run_case_hooks
 from triage.models import Case, CaseStatus, LabelFeedback, Message, OrgKind, StaffUser
 from triage.outbox import queue_reply
-from triage.policy import higher_urgency
 from triage.queue import QueueConflict, start_work
 
 MAX_TEXT = MESSAGE_CHARS
@@ -127,11 +126,8 @@ async def relabel(
         created_at=utcnow(),
     )
     session.add(feedback)
-    before = (case.urgency_rank, set(case.labels), case.mandatory)
-    mandatory = statutory.mandatory_report(wanted, urgency)
-    case.labels, case.urgency, case.urgency_rank = wanted, urgency, urgency_rank(urgency)
-    case.mandatory = case.mandatory or mandatory
-    case.restricted = case.restricted or statutory.is_restricted(wanted)
+    analysis = reading(wanted, urgency, "counsellor_relabel")
+    raised = await fold_analysis(session, case, analysis, case.last_activity_at, relabel=True)
     await session.flush()
     await audit.record(
         session,
@@ -144,19 +140,10 @@ async def relabel(
         previous_labels=feedback.previous_labels,
         previous_urgency=feedback.previous_urgency,
     )
-    raised = (
-        case.urgency_rank < before[0] or not set(wanted) <= before[1] or case.mandatory != before[2]
-    )
     if raised:
-        analysis = nlu.Analysis(
-            labels=wanted,
-            urgency=urgency,
-            scores={},
-            mandatory_report=case.mandatory,
-            rules=["counsellor_relabel"],
-            restricted=case.restricted,
-        )
-        await run_case_hooks("case_raised", session, case, analysis)
+        # The hooks see the case's duty as it now stands (a relabel never lifts it).
+        held = replace(analysis, mandatory_report=case.mandatory, restricted=case.restricted)
+        await run_case_hooks("case_raised", session, case, held)
     return feedback
 
 
@@ -221,7 +208,9 @@ async def merge(session: AsyncSession, staff: StaffUser, target: Case, source: C
         .values(case_id=target.id)
         .execution_options(synchronize_session=False)
     )
-    _fold(target, source)
+    await fold_analysis(session, target, reading_of(source), None)
+    target.received_at = min(target.received_at, source.received_at)
+    target.first_response_due = min(target.first_response_due, source.first_response_due)
     now = utcnow()
     source.status, source.closed_at, source.outcome = CaseStatus.closed, now, "merged"
     source.merged_into_id, source.last_activity_at = target.id, now
@@ -232,22 +221,6 @@ async def merge(session: AsyncSession, staff: StaffUser, target: Case, source: C
         session, _actor(staff), "case.merged_into", "case", source.id, target_case=target.id
     )
     await run_case_closed(session, source, "merged")
-
-
-def _fold(target: Case, source: Case) -> None:
-    harm = [x for x in [*target.labels, *source.labels] if x != "general"]
-    target.labels = list(dict.fromkeys(harm)) or ["general"]
-    target.urgency = higher_urgency(target.urgency, source.urgency)
-    target.urgency_rank = urgency_rank(target.urgency)
-    target.risk_level = max(target.risk_level, source.risk_level)
-    target.mandatory = target.mandatory or source.mandatory
-    target.restricted = target.restricted or source.restricted
-    target.received_at = min(target.received_at, source.received_at)
-    target.first_response_due = min(target.first_response_due, source.first_response_due)
-    elements = json.loads(target.elements or "{}")
-    for key, values in json.loads(source.elements or "{}").items():
-        elements[key] = list(dict.fromkeys([*elements.get(key, []), *values]))
-    target.elements = json.dumps(elements, ensure_ascii=False)
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,12 @@ from helpline import audit
 from helpline.crypto import get_keyring, new_receipt_code, receipt_hash
 from helpline.db import utcnow
 from helpline.vocabulary import MESSAGE_CHARS, urgency_rank
+from triage.fold import fold_analysis
 from triage.hooks import run_case_hooks
 from triage.models import Case, CaseStatus, Message, NluBacklog, Reporter, StaffUser
 from triage.orgs import OrgInfo, org_table
 from triage.permissions import may_be_assignee
-from triage.policy import first_response_target, higher_urgency, response_target
+from triage.policy import first_response_due
 
 MAX_TEXT_CHARS = MESSAGE_CHARS  # the vocabulary's limit, by its old name for the channels
 
@@ -83,7 +84,7 @@ async def receive(session: AsyncSession, intake: Intake) -> Received:
         case, receipt = await _open_case(session, reporter, intake, analysis, received_at)
         raised = False
     else:
-        raised = merge_analysis(case, analysis, received_at)
+        raised = await fold_analysis(session, case, analysis, received_at)
     if intake.logged_by is not None:
         case.logged_by_id = intake.logged_by
     message = Message(
@@ -187,7 +188,7 @@ async def _reopen(session: AsyncSession, case: Case, reporter: Reporter, at: dat
     case.status = CaseStatus.claimed if keep else CaseStatus.new
     case.assignee_id = case.assignee_id if keep else None
     case.closed_at = case.first_response_at = None
-    case.first_response_due = at + await response_target(session, case.urgency)
+    case.first_response_due = await first_response_due(session, case.urgency, at)
     await audit.record(
         session, f"reporter:{reporter.id}", "case.reopened", "case", case.id, kept_assignee=keep
     )
@@ -215,7 +216,7 @@ async def _open_case(
         restricted=analysis.restricted,
         receipt_hash=receipt_hash(receipt),
         received_at=received_at,
-        first_response_due=received_at + first_response_target(analysis.urgency),
+        first_response_due=await first_response_due(session, analysis.urgency, received_at),
         last_activity_at=received_at,
         elements=json.dumps(analysis.elements, ensure_ascii=False),
         analysis=json.dumps(analysis.to_dict(), ensure_ascii=False),
@@ -252,33 +253,6 @@ async def revealed_at(session: AsyncSession, case: Case) -> datetime:
         )
     ).scalar_one_or_none()
     return latest or case.received_at
-
-
-def merge_analysis(case: Case, analysis: nlu.Analysis, at: datetime) -> bool:
-    """Fold a later message into the case; True when urgency or labels went up."""
-    before = (case.urgency, set(case.labels), case.mandatory)
-    harm = [label for label in analysis.labels if label != "general"]
-    labels = [label for label in case.labels if label != "general"] if harm else list(case.labels)
-    case.labels = labels + [label for label in harm if label not in labels] or ["general"]
-    case.urgency = higher_urgency(case.urgency, analysis.urgency)
-    case.urgency_rank = urgency_rank(case.urgency)
-    case.risk_level = max(case.risk_level, analysis.risk_level)
-    case.mandatory = case.mandatory or analysis.mandatory_report
-    case.restricted = case.restricted or analysis.restricted
-    case.last_activity_at = at
-    if case.urgency != before[0] and case.first_response_at is None:
-        case.first_response_due = min(
-            case.first_response_due, at + first_response_target(case.urgency)
-        )
-    elements = json.loads(case.elements or "{}")
-    for key, values in analysis.elements.items():
-        elements[key] = list(dict.fromkeys([*elements.get(key, []), *values]))
-    case.elements = json.dumps(elements, ensure_ascii=False)
-    return (case.urgency, set(case.labels), case.mandatory) != before and (
-        urgency_rank(case.urgency) < urgency_rank(before[0])
-        or not set(case.labels) <= before[1]
-        or case.mandatory != before[2]
-    )
 
 
 async def _org_for(session: AsyncSession, code: str | None) -> OrgInfo:

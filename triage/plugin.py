@@ -16,13 +16,11 @@ if TYPE_CHECKING:
 
 
 def register_hooks() -> None:
-    """Triage's own handlers run first: administrators' first-response targets."""
+    """Triage's own handlers (the first-response deadline is set by triage/fold.py and
+    intake before any hook runs)."""
     from triage.hooks import hooks
-    from triage.policy import target_on_open, target_on_raise
     from triage.reanalysis import first_start_banner
 
-    hooks.case_opened.append(target_on_open)
-    hooks.case_raised.append(target_on_raise)
     hooks.console_banners.append(first_start_banner)  # rules-only until the model is loaded
 
 

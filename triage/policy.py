@@ -4,7 +4,7 @@ Urgency order and rank are the vocabulary's (helpline/vocabulary.py)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -12,21 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline import configcache
 from helpline.datafiles import data_yaml
-from helpline.vocabulary import URGENCIES, most_urgent
+from helpline.vocabulary import URGENCIES
 
 URGENCY_ORDER = URGENCIES  # the order the admin page lists the targets in
 
 
 def _targets() -> dict[str, Any]:
     return data_yaml("triage", "response_targets.yaml")
-
-
-def first_response_target(urgency: str) -> timedelta:
-    return timedelta(minutes=_targets()["first_response_minutes"][urgency])
-
-
-def higher_urgency(a: str, b: str) -> str:
-    return most_urgent(a, b)
 
 
 def default_minutes() -> dict[str, int]:
@@ -54,13 +46,8 @@ async def response_target(session: AsyncSession, urgency: str) -> timedelta:
     return timedelta(minutes=(await effective_minutes(session))[urgency])
 
 
-async def target_on_open(session: AsyncSession, case: Any, analysis: Any) -> None:
-    """Hook (case_opened): intake used the data/ default; an administrator's override wins."""
-    case.first_response_due = case.received_at + await response_target(session, case.urgency)
-
-
-async def target_on_raise(session: AsyncSession, case: Any, analysis: Any) -> None:
-    """Hook (case_raised): a higher urgency may bring the first-response time forward."""
-    if case.first_response_at is None:
-        due = case.last_activity_at + await response_target(session, case.urgency)
-        case.first_response_due = min(case.first_response_due, due)
+async def first_response_due(session: AsyncSession, urgency: str, since: datetime) -> datetime:
+    """The one first-response deadline: `since` plus the target in force for `urgency`
+    (an administrator's override, else data/). Opening, reopening and a higher urgency
+    (triage/fold.py) all take it from here."""
+    return since + await response_target(session, urgency)

@@ -24,8 +24,8 @@ from helpline.db import session_scope
 from helpline.localtime import local_time, zone_name
 from helpline.vocabulary import urgency_rank
 from nlu.warmup import read_status
+from triage.fold import fold_analysis
 from triage.hooks import run_case_hooks
-from triage.intake import merge_analysis
 from triage.models import Case, Message, NluBacklog
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ async def _reanalyse(session: AsyncSession, pipeline: nlu.Pipeline, message: Mes
     before_labels, before_urgency = list(case.labels), case.urgency
     last_activity = case.last_activity_at
     # Folded in at the message's own receipt: deadlines run from when the child wrote.
-    raised = merge_analysis(case, analysis, message.created_at)
+    raised = await fold_analysis(session, case, analysis, message.created_at)
     case.last_activity_at = last_activity  # a re-analysis is not the reporter's activity
     stored = json.dumps(analysis.to_dict(), ensure_ascii=False)
     message.analysis = stored
