@@ -7,7 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.datafiles import section_text
 from registers.bundle import UnknownOrganisation, org_by_code
-from triage.models import Organisation, Role, StaffUser
+from triage.read import OrgLike, OrgRef, org_ref
+from triage.read import Staff as StaffUser
+from triage.read import StaffRole as Role
 
 _said = section_text("registers", "access")  # words from data/registers/texts.yaml
 # Statistics and the register go to administrators, the school's safeguarding lead and auditors;
@@ -34,16 +36,16 @@ def can_edit_register(staff: StaffUser, org_id: int) -> bool:
     return staff.role in REGISTER_EDIT_ROLES and org_id == staff.org_id
 
 
-def in_scope(staff: StaffUser, org: Organisation) -> bool:
+def in_scope(staff: StaffUser, org: OrgLike) -> bool:
     return org.id == staff.org_id or (
         staff.org.kind == "district" and org.parent_id == staff.org_id
     )
 
 
-async def scoped_org(session: AsyncSession, staff: StaffUser, code: str | None) -> Organisation:
+async def scoped_org(session: AsyncSession, staff: StaffUser, code: str | None) -> OrgRef:
     """The organisation asked for (default: the staff member's own), 404 outside the scope."""
     if not code:
-        return staff.org
+        return org_ref(staff.org)
     try:
         org = await org_by_code(session, code)
     except UnknownOrganisation:

@@ -19,7 +19,8 @@ from helpline.datafiles import section_text
 from helpline.db import utcnow
 from registers.config import bullying_words
 from registers.models import BullyingRecord
-from triage.models import Case, Organisation
+from triage import read
+from triage.read import RegisterCase
 
 _said = section_text("registers", "bullying")  # words from data/registers/texts.yaml
 
@@ -64,32 +65,24 @@ async def register_rows(
     end: datetime | None = None,
 ) -> list[RegisterRow]:
     """The register's rows for cases of these organisations received in [start, end)."""
-    query = (
-        select(Case, Organisation.name)
-        .join(Organisation, Organisation.id == Case.org_id)
-        .where(Case.org_id.in_(org_ids), Case.merged_into_id.is_(None))
-        .order_by(Case.received_at, Case.id)
-    )
-    if start is not None and end is not None:
-        query = query.where(Case.received_at >= start, Case.received_at < end)
+    found = await read.register_cases(session, org_ids, start, end)
     # Labels are JSON: filtered here in Python, the same way on SQLite and PostgreSQL.
-    found = [(case, name) for case, name in (await session.execute(query)).all()]
-    cases = [(case, name) for case, name in found if _is_bullying(case.labels)]
-    records = await _records(session, [case.id for case, _ in cases])
+    cases = [case for case in found if _is_bullying(case.labels)]
+    records = await _records(session, [case.id for case in cases])
     return [
         RegisterRow(
             case.id,
             case.number,
             case.org_id,
-            name,
+            case.org.name,
             case.received_at,
             records.get(case.id) or default_record(case),
         )
-        for case, name in cases
+        for case in cases
     ]
 
 
-async def row_for(session: AsyncSession, case: Case) -> RegisterRow:
+async def row_for(session: AsyncSession, case: RegisterCase) -> RegisterRow:
     """The register row of one case (its organisation is loaded with it)."""
     record = (await _records(session, [case.id])).get(case.id) or default_record(case)
     return RegisterRow(case.id, case.number, case.org_id, case.org.name, case.received_at, record)
@@ -104,7 +97,7 @@ async def _records(session: AsyncSession, case_ids: list[int]) -> dict[int, Bull
     return {record.case_id: record for record in found.scalars()}
 
 
-def default_record(case: Case) -> BullyingRecord:
+def default_record(case: RegisterCase) -> BullyingRecord:
     """A fresh (unsaved) record: the grade from the report elements, nothing decided yet."""
     grades = json.loads(case.elements or "{}").get("grade") or []
     return BullyingRecord(
@@ -152,7 +145,9 @@ def _check(entry: Entry) -> None:
         raise RegisterError(_said("note_too_long"))
 
 
-async def save(session: AsyncSession, case: Case, staff_id: int, entry: Entry) -> BullyingRecord:
+async def save(
+    session: AsyncSession, case: RegisterCase, staff_id: int, entry: Entry
+) -> BullyingRecord:
     """Create or update the case's register row (audited with the names of changed fields)."""
     if not _is_bullying(case.labels):
         raise RegisterError(_said("not_bullying"))

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.db import utcnow
@@ -15,7 +14,8 @@ from registers import compliance, exports
 from registers.bullying import register_rows
 from registers.config import month_bounds
 from registers.stats import monthly, scope_orgs
-from triage.models import Organisation
+from triage import read
+from triage.read import OrgLike, OrgRef
 
 FILES = (
     "statistics.csv",
@@ -30,10 +30,8 @@ class UnknownOrganisation(LookupError):
     pass
 
 
-async def org_by_code(session: AsyncSession, code: str) -> Organisation:
-    org = (
-        await session.execute(select(Organisation).where(Organisation.code == code))
-    ).scalar_one_or_none()
+async def org_by_code(session: AsyncSession, code: str) -> OrgRef:
+    org = await read.org_by_code(session, code)
     if org is None:
         raise UnknownOrganisation(code)
     return org
@@ -41,7 +39,7 @@ async def org_by_code(session: AsyncSession, code: str) -> Organisation:
 
 async def build(
     session: AsyncSession,
-    org: Organisation,
+    org: OrgLike,
     month: str,
     now: datetime | None = None,
     step: Callable[[str], None] = lambda name: None,
@@ -70,7 +68,7 @@ async def build(
 
 async def organisation_codes(session: AsyncSession) -> list[str]:
     """Every organisation's code, sorted (named in the error for an unknown code)."""
-    return sorted((await session.execute(select(Organisation.code))).scalars())
+    return await read.org_codes(session)
 
 
 def write(files: dict[str, bytes], folder: Path, *, create: bool = True) -> list[Path]:

@@ -6,7 +6,7 @@ Whether it was made in time is decided by when it was entered (`recorded_at`), s
 entered after the deadline is late whatever time is stated (`made_at`, shown beside it).
 
 Escalation offers no listing across cases for a period, so this module holds the read-only query
-over escalation's StatutoryReport (and triage's Case); it never writes either table.
+over escalation's StatutoryReport (and triage's cases, through triage/read.py); it never writes.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from escalation.models import ReportState, StatutoryReport
 from helpline.db import utcnow
 from registers.config import month_of
 from registers.stats import ReportOutcome, report_outcome
-from triage.models import Case, Organisation
+from triage import read
 
 
 @dataclass(frozen=True)
@@ -65,15 +65,13 @@ async def lines(
     """Every statutory report opened in [start, end) for cases of these organisations."""
     now = now or utcnow()
     query = (
-        select(StatutoryReport, Case.id, Case.received_at, Organisation.name)
-        .join(Case, Case.id == StatutoryReport.case_id)
-        .join(Organisation, Organisation.id == Case.org_id)
-        .where(
-            Case.org_id.in_(org_ids),
-            StatutoryReport.opened_at >= start,
-            StatutoryReport.opened_at < end,
-            Case.merged_into_id.is_(None),
+        read.of_cases_in(
+            select(StatutoryReport, *read.case_columns()),
+            StatutoryReport.case_id,
+            org_ids,
+            with_org=True,
         )
+        .where(StatutoryReport.opened_at >= start, StatutoryReport.opened_at < end)
         .order_by(StatutoryReport.opened_at, StatutoryReport.id)
     )
     return [

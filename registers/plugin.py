@@ -12,7 +12,7 @@ from triage.plugin_protocol import BackgroundService, CliCommand, DemoConfig, St
 if TYPE_CHECKING:
     from triage.demo import DemoLogin
     from triage.hooks import NavLink
-    from triage.models import StaffUser
+    from triage.read import Staff as StaffUser
 
 
 def register_hooks() -> None:

@@ -29,9 +29,11 @@ from registers.schedule import delivery_folder
 from registers.stats import monthly, scope_orgs
 from registers.suppress import table
 from triage import permissions as perm
+from triage import read
 from triage.deps import DbSession, current_staff
-from triage.models import Case, Organisation, StaffUser
 from triage.pages import nav_for
+from triage.read import OrgLike, RegisterCase
+from triage.read import Staff as StaffUser
 
 _said = section_text("registers", "routes")  # its messages, from data/registers/texts.yaml
 router = APIRouter()
@@ -74,7 +76,7 @@ def _export_format(fmt: str) -> str:
 
 
 async def _audit_org(
-    session: AsyncSession, staff: StaffUser, action: str, org: Organisation, **details: Any
+    session: AsyncSession, staff: StaffUser, action: str, org: OrgLike, **details: Any
 ) -> None:
     """Every view and export of a register is audited against the organisation it covers."""
     await audit.record(session, f"staff:{staff.id}", action, "organisation", org.id, **details)
@@ -263,8 +265,8 @@ async def register_export(
     )
 
 
-async def _editable_case(session: AsyncSession, staff: StaffUser, case_id: int) -> Case:
-    case = await session.get(Case, case_id)
+async def _editable_case(session: AsyncSession, staff: StaffUser, case_id: int) -> RegisterCase:
+    case = await read.register_case(session, case_id)
     if case is None or not access.in_scope(staff, case.org) or "bullying" not in case.labels:
         raise HTTPException(status_code=404, detail=_said("no_record"))
     perm.require(access.can_edit_register(staff, case.org_id))
@@ -359,7 +361,7 @@ async def delivered_file(
     send = await session.get(ScheduledSend, send_id)
     if send is None or name not in FILES or name not in send.files:
         raise HTTPException(status_code=404, detail=_said("no_file"))
-    owner = await session.get(Organisation, send.org_id)
+    owner = await read.org_by_id(session, send.org_id)
     if owner is None or not access.in_scope(staff, owner):
         raise HTTPException(status_code=404, detail=_said("no_file"))
     path = delivery_folder(owner.code, send.month, send.day) / name

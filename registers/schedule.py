@@ -27,7 +27,8 @@ from helpline.settings import get_settings
 from registers import bundle
 from registers.config import local_zone, settings
 from registers.models import ScheduledSend, SendState
-from triage.models import Organisation, StaffUser
+from triage import read
+from triage.read import OrgLike
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -36,7 +37,7 @@ Sender = Callable[[str, Address, Notice], Awaitable[None]]
 STALE_CLAIM = timedelta(minutes=30)  # a claim left "sending" this long was cut off by a crash
 
 
-def statistics_notice(org: Organisation, month: str, day: int) -> Notice:
+def statistics_notice(org: OrgLike, month: str, day: int) -> Notice:
     """The notice that a month's statistics are ready: the organisation, the month, the day and
     a link that needs a login (words: data/registers `delivery.notice`). No figures, no names
     of children; not an alert (no alert id, nothing to acknowledge)."""
@@ -96,16 +97,8 @@ async def _claim(org_id: int, month: str, day: int, now: datetime) -> int | None
 async def recipients(session: AsyncSession, org_id: int) -> list[tuple[str, Address]]:
     """The organisation's contacts: staff in the configured roles, and its alert channels."""
     conf = settings()["delivery"]
-    staff = await session.execute(
-        select(StaffUser).where(
-            StaffUser.org_id == org_id,
-            StaffUser.active.is_(True),
-            StaffUser.role.in_(conf["recipient_roles"]),
-        )
-    )
-    out: list[tuple[str, Address]] = [
-        ("email", (member.email, None)) for member in staff.scalars() if member.email
-    ]
+    emails = await read.staff_emails(session, org_id, conf["recipient_roles"])
+    out: list[tuple[str, Address]] = [("email", (email, None)) for email in emails]
     if conf.get("alert_channels"):
         channels = await session.execute(
             select(AlertChannel).where(AlertChannel.org_id == org_id, AlertChannel.active.is_(True))
@@ -115,7 +108,7 @@ async def recipients(session: AsyncSession, org_id: int) -> list[tuple[str, Addr
 
 
 async def _deliver_one(
-    org: Organisation, month: str, day: int, send_id: int, now: datetime, sender: Sender
+    org: OrgLike, month: str, day: int, send_id: int, now: datetime, sender: Sender
 ) -> None:
     async with session_scope() as session:
         files = await bundle.build(session, org, month, now)
@@ -157,9 +150,7 @@ async def run_due(now: datetime, sender: Sender | None = None) -> list[int]:
         from escalation.delivery import send as sender
     month, day = slot
     async with session_scope() as session:
-        orgs = list(
-            (await session.execute(select(Organisation).order_by(Organisation.id))).scalars()
-        )
+        orgs = await read.all_orgs(session)
     made = []
     for org in orgs:
         send_id = await _claim(org.id, month, day, now)

@@ -21,13 +21,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation.models import ReportState, StatutoryReport
 from helpline.db import utcnow
 from registers.config import month_bounds, texts, words
-from triage.models import Case, CaseStatus, Organisation, OrgKind, Reporter
+from triage import read
+from triage.read import OrgLike
 
 
 @dataclass
@@ -102,18 +103,15 @@ def report_outcome(
     return ReportOutcome.pending
 
 
-async def scope_orgs(session: AsyncSession, org: Organisation) -> list[Organisation]:
+async def scope_orgs(session: AsyncSession, org: OrgLike) -> list[OrgLike]:
     """The organisation and, for a district, its schools (by code)."""
-    if org.kind != OrgKind.district:
+    if not read.is_district(org):
         return [org]
-    schools = await session.execute(
-        select(Organisation).where(Organisation.parent_id == org.id).order_by(Organisation.code)
-    )
-    return [org, *schools.scalars()]
+    return [org, *await read.schools_of(session, org.id)]
 
 
 async def monthly(
-    session: AsyncSession, org: Organisation, month: str, now: datetime | None = None
+    session: AsyncSession, org: OrgLike, month: str, now: datetime | None = None
 ) -> MonthlyReport:
     """The month's figures for `org` (a school, or a district with each of its schools)."""
     now = now or utcnow()
@@ -121,8 +119,8 @@ async def monthly(
     orgs = await scope_orgs(session, org)
     per_org = {o.id: Figures(o.id, o.code, o.name) for o in orgs}
     total = Figures(org.id, org.code, org.name, total=True)
-    rows = await _month_cases(session, list(per_org), start, end)
-    repeaters = await _repeat_reporters(session, {row.reporter_id for row in rows}, end)
+    rows = await read.month_cases(session, list(per_org), start, end)
+    repeaters = await read.repeat_reporters(session, {row.reporter_id for row in rows}, end)
     for row in rows:
         for figures in (total, per_org[row.org_id]):
             _add_case(figures, row)
@@ -136,7 +134,7 @@ async def monthly(
             figures.reports["due"] += 1
             figures.reports[outcome] += 1
     # A school's own report has one column; a district's has the total, then each organisation.
-    columns = [total] if org.kind != OrgKind.district else [total, *per_org.values()]
+    columns = [total] if not read.is_district(org) else [total, *per_org.values()]
     return MonthlyReport(month, org.id, org.code, org.name, now, columns)
 
 
@@ -153,73 +151,23 @@ def _add_case(figures: Figures, row: Any) -> None:
     if row.first_response_at is not None:
         seconds = (row.first_response_at - row.received_at).total_seconds()
         figures.response_minutes.append(max(0.0, seconds / 60))
-    if row.status != CaseStatus.closed:
+    if not read.is_closed(row.status):
         figures.open_cases += 1
-
-
-async def _month_cases(
-    session: AsyncSession, org_ids: list[int], start: datetime, end: datetime
-) -> list[Any]:
-    query = (
-        select(
-            Case.id,
-            Case.org_id,
-            Case.reporter_id,
-            Case.channel,
-            Case.labels,
-            Case.urgency,
-            Case.status,
-            Case.received_at,
-            Case.first_response_at,
-            Reporter.kind,
-        )
-        .join(Reporter, Reporter.id == Case.reporter_id)
-        .where(
-            Case.org_id.in_(org_ids),
-            Case.received_at >= start,
-            Case.received_at < end,
-            Case.merged_into_id.is_(None),
-        )
-    )
-    return list((await session.execute(query)).all())
-
-
-async def _repeat_reporters(
-    session: AsyncSession, reporter_ids: set[int], end: datetime
-) -> set[int]:
-    if not reporter_ids:
-        return set()
-    query = (
-        select(Case.reporter_id)
-        .where(
-            Case.reporter_id.in_(reporter_ids),
-            Case.received_at < end,
-            Case.merged_into_id.is_(None),
-        )
-        .group_by(Case.reporter_id)
-        .having(func.count(Case.id) >= 2)
-    )
-    return set((await session.execute(query)).scalars())
 
 
 async def _month_reports(
     session: AsyncSession, org_ids: list[int], start: datetime, end: datetime
 ) -> list[Any]:
-    query = (
+    query = read.of_cases_in(
         select(
             StatutoryReport.state,
             StatutoryReport.late_minutes,
             StatutoryReport.due_at,
-            Case.org_id,
-        )
-        .join(Case, Case.id == StatutoryReport.case_id)
-        .where(
-            Case.org_id.in_(org_ids),
-            StatutoryReport.opened_at >= start,
-            StatutoryReport.opened_at < end,
-            Case.merged_into_id.is_(None),
-        )
-    )
+            read.case_org_id(),
+        ),
+        StatutoryReport.case_id,
+        org_ids,
+    ).where(StatutoryReport.opened_at >= start, StatutoryReport.opened_at < end)
     return list((await session.execute(query)).all())
 
 
