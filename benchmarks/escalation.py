@@ -61,7 +61,7 @@ async def _prepare(pg: str, alerts: int, url: str, lead_seconds: float) -> float
     from assembly import dbadmin
     from assembly.wiring import load_demo
     from helpline.db import dispose_engine, session_scope, utcnow
-    from tests.escalation.support import queue_alerts
+    from tests.support.load import queue_alerts
 
     await asyncio.to_thread(dbadmin.upgrade)
     await load_demo(ROOT / "data" / "demo" / "config.yaml", "bench-pass-1")

@@ -45,8 +45,8 @@ async def main(n_telegram: int, n_web: int, url: str | None) -> dict[str, object
     import httpx
 
     from helpline.db import dispose_engine
-    from tests.bot.load import check, run_load, running_bot, scratch_app
-    from tests.telegram_standin import TelegramStandin
+    from tests.support.load import check, run_load, running_bot, scratch_app
+    from tests.support.telegram import TelegramStandin
 
     app = await scratch_app(url)
     with TelegramStandin() as api:

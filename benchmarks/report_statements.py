@@ -38,9 +38,9 @@ async def main(url: str | None, show: bool, profile: int) -> dict[str, object]:
 
     from helpline.db import dispose_engine, get_engine
     from helpline.sqlcount import StatementCounter
-    from tests.bot.load import running_bot, scratch_app
+    from tests.support.load import running_bot, scratch_app
+    from tests.support.telegram import TelegramStandin
     from tests.support.web import csrf_from
-    from tests.telegram_standin import TelegramStandin
 
     app = await scratch_app(url)
     result: dict[str, object] = {"database": get_engine().dialect.name}

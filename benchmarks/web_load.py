@@ -44,8 +44,8 @@ import time  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 
-from tests.escalation.support import SmtpSink  # noqa: E402
 from tests.support.processes import free_port  # noqa: E402
+from tests.support.smtp import SmtpSink  # noqa: E402
 
 TEXT = "编号{marker}：班上同学经常欺负我，今天又把我的书包扔进了垃圾桶"
 MARKER = re.compile(r"编号([LW]\d+)：")

@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.standin_server import ThreadedServer
+from tests.support.standin import ThreadedServer
 
 
 @dataclass

@@ -37,7 +37,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.standin_server import Standin
+from tests.support.standin import Standin
 
 BLOCK = 32  # WeChat pads to 32-byte blocks, not AES's 16
 

@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import func, select
 
-from tests.telegram_standin import TelegramStandin
+from tests.support.telegram import TelegramStandin
 
 WEBHOOK_SECRET = "test-webhook-secret-1234"
 

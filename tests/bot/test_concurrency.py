@@ -9,7 +9,7 @@ import pytest
 
 from bot import texts
 from tests.bot.conftest import RunningBot
-from tests.bot.load import check, run_load
+from tests.support.load import check, run_load
 
 N = int(os.environ.get("HELPLINE_TEST_REPORTERS", "200"))
 

@@ -22,7 +22,7 @@ from bot import attachments, texts, wechat_api
 from bot.models import Attachment, Screening, WeChatChat
 from escalation.models import Escalation
 from helpline.db import session_scope, utcnow
-from tests.standin_server import served_here
+from tests.support.standin import served_here
 from tests.wechat_standin import WeChatStandin, decrypt, encrypt
 from triage.models import Case, Message, Reporter
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import attachments, texts, wecom_api
 from bot.models import Attachment, WeComCursor
 from helpline.db import session_scope
-from tests.standin_server import served_here
+from tests.support.standin import served_here
 from tests.wechat_standin import WeComStandin
 from triage.models import Case, Message
 

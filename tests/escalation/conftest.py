@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import pytest
 import pytest_asyncio
 
-from tests.escalation.support import SCHOOL_POLICY, Clock, SmtpSink, WebhookReceiver
+from tests.escalation.support import SCHOOL_POLICY, Clock, WebhookReceiver
+from tests.support.smtp import SmtpSink
 
 # Monday 2026-11-16 10:00 in Shanghai (02:00 UTC): duty.a is on duty at sch-a.
 MONDAY_10 = datetime(2026, 11, 16, 2, 0, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""Local stand-ins for escalation tests: a webhook receiver, an SMTP sink, a movable clock."""
+"""Local stand-ins for escalation tests: a webhook receiver, a movable clock, emergency cases."""
 
 from __future__ import annotations
 
@@ -9,12 +9,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email import message_from_bytes
-from email.policy import default as email_policy
 from typing import TYPE_CHECKING, Any
 
-import uvicorn
-from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -24,6 +20,8 @@ from starlette.routing import Route
 from escalation.models import Delivery, Escalation, Timer
 from helpline.db import session_scope
 from tests.support.processes import free_port
+from tests.support.smtp import SmtpSink
+from tests.support.standin import ThreadedServer
 from triage.intake import Intake, receive
 
 if TYPE_CHECKING:
@@ -88,136 +86,18 @@ class WebhookReceiver:
 
     def start(self) -> WebhookReceiver:
         app = Starlette(routes=[Route("/{path:path}", self._hook, methods=["POST"])])
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("webhook receiver did not start")
-            time.sleep(0.01)
+        self._server = ThreadedServer(app, "webhook receiver", self.port)
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
+        self._server.stop()
 
     def __enter__(self) -> WebhookReceiver:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-class _Handler:
-    def __init__(self, sink: SmtpSink) -> None:
-        self.sink = sink
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, ANN201, N802
-        self.sink.attempts += 1
-        down = self.sink.refuse_while is not None and self.sink.refuse_while()
-        if self.sink.refuse or down or address in self.sink.refuse_to:
-            return "550 5.7.1 refused by test"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
-        message = message_from_bytes(envelope.content, policy=email_policy)
-        self.sink.messages.append((list(envelope.rcpt_tos), message, time.time()))
-        return "250 Message accepted"
-
-
-class SmtpSink:
-    """aiosmtpd on 127.0.0.1; `refuse` makes it reject every recipient."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.refuse = False
-        self.refuse_to: set[str] = set()
-        self.refuse_while: Callable[[], bool] | None = None  # e.g. an outage on a test clock
-        self.attempts = 0
-        self.messages: list[tuple[list[str], Any, float]] = []
-        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
-
-    def __enter__(self) -> SmtpSink:
-        self._controller.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._controller.stop()
-
-    def bodies(self) -> list[str]:
-        return [f"{m['Subject']}\n{m.get_content()}" for _, m, _ in self.messages]
-
-
-async def queue_alerts(session: Any, n: int, url: str, due_at: datetime) -> list[int]:
-    """`n` webhook alerts of one active chain, all due at `due_at` (load tests, benchmark)."""
-    from sqlalchemy import insert, select
-
-    from escalation.models import AlertChannel, Delivery, Escalation, EscalationPolicy, Timer
-    from triage.models import Case, Organisation, Reporter
-
-    org = (
-        await session.execute(select(Organisation).where(Organisation.code == "sch-a"))
-    ).scalar_one()
-    policy = (await session.execute(select(EscalationPolicy).limit(1))).scalar_one()
-    channel = AlertChannel(org_id=org.id, name="load", kind="webhook", target=url)
-    reporter = Reporter(channel="web", pseudonym=f"load-{time.time_ns()}")
-    session.add_all([channel, reporter])
-    await session.flush()
-    case = Case(
-        org_id=org.id,
-        reporter_id=reporter.id,
-        channel="web",
-        labels=["bullying"],
-        urgency="high",
-        urgency_rank=1,
-        received_at=due_at,
-        first_response_due=due_at,
-        last_activity_at=due_at,
-    )
-    session.add(case)
-    await session.flush()
-    chain = Escalation(
-        case_id=case.id, policy_id=policy.id, reason="opened", state="active", started_at=due_at
-    )
-    session.add(chain)
-    await session.flush()
-    rows = [
-        {
-            "escalation_id": chain.id,
-            "case_id": case.id,
-            "round": 1,
-            "step": 0,
-            "purpose": "alert",
-            "channel": "webhook",
-            "alert_channel_id": channel.id,
-            "state": "pending",
-            "attempts": 0,
-            "created_at": due_at,
-            "due_at": due_at,
-            "possible_duplicate": False,
-        }
-        for _ in range(n)
-    ]
-    ids = list((await session.execute(insert(Delivery).returning(Delivery.id), rows)).scalars())
-    timers = [
-        {
-            "kind": "deliver",
-            "delivery_id": i,
-            "due_at": due_at,
-            "state": "pending",
-            "runs": 0,
-            "round": 1,
-            "step": 0,
-        }
-        for i in ids
-    ]
-    await session.execute(insert(Timer), timers)
-    return ids
 
 
 # Emergency cases and what became of their alerts (fault tests: test_faults, test_worker_crash,

@@ -14,7 +14,7 @@ from escalation import coverage
 from helpline.audit import AuditEvent
 from helpline.db import session_scope
 from helpline.settings import reset_settings
-from tests.escalation.support import SmtpSink
+from tests.support.smtp import SmtpSink
 from tests.support.web import csrf_from, login
 from triage.models import StaffUser
 

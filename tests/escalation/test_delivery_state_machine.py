@@ -39,7 +39,8 @@ from escalation.outcomes import LIVE
 from escalation.worker import Worker
 from helpline.db import dispose_engine, session_scope
 from tests.escalation.conftest import MONDAY_10
-from tests.escalation.support import Clock, SmtpSink
+from tests.escalation.support import Clock
+from tests.support.smtp import SmtpSink
 from triage import casework
 from triage.intake import Intake, receive
 from triage.models import Case, StaffUser

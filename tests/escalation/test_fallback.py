@@ -23,7 +23,8 @@ from escalation.worker import Worker
 from helpline.audit import AuditEvent
 from helpline.db import session_scope
 from tests.escalation.conftest import MONDAY_10, TEACHER_ABUSE
-from tests.escalation.support import Clock, SmtpSink
+from tests.escalation.support import Clock
+from tests.support.smtp import SmtpSink
 from triage.intake import Intake, receive
 from triage.models import StaffUser
 

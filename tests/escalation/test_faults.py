@@ -26,7 +26,6 @@ from tests.escalation.conftest import MONDAY_10
 from tests.escalation.support import (
     RECOVERY_LIMIT,
     Clock,
-    SmtpSink,
     WebhookReceiver,
     alert_ids,
     chain_of,
@@ -34,8 +33,9 @@ from tests.escalation.support import (
     drive,
     emergency_case,
 )
+from tests.support.smtp import SmtpSink
+from tests.support.telegram import TelegramStandin
 from tests.support.web import BACKEND
-from tests.telegram_standin import TelegramStandin
 from triage.models import StaffUser
 
 pytestmark = pytest.mark.asyncio

@@ -9,8 +9,9 @@ from sqlalchemy import select, update
 from escalation.models import StatutoryReport
 from escalation.worker import Worker
 from helpline.db import session_scope
-from tests.escalation.support import Clock, SmtpSink
+from tests.escalation.support import Clock
 from tests.escalation.test_faults import emergency_case
+from tests.support.smtp import SmtpSink
 from tests.support.web import login
 from triage.casework import close_case
 from triage.models import Case, StaffUser

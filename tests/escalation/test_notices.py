@@ -19,8 +19,10 @@ from escalation.worker import Worker
 from helpline.db import session_scope, utcnow
 from helpline.settings import reset_settings
 from registers.schedule import statistics_notice
-from tests.escalation.support import SmtpSink, WebhookReceiver, queue_alerts
-from tests.telegram_standin import TelegramStandin
+from tests.escalation.support import WebhookReceiver
+from tests.support.load import queue_alerts
+from tests.support.smtp import SmtpSink
+from tests.support.telegram import TelegramStandin
 from triage.models import Organisation
 
 

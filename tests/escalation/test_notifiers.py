@@ -19,7 +19,7 @@ from helpline.db import session_scope
 from helpline.settings import reset_settings
 from tests.escalation.support import WebhookReceiver
 from tests.escalation.test_end_to_end import _submit
-from tests.telegram_standin import TelegramStandin
+from tests.support.telegram import TelegramStandin
 from triage.models import StaffUser
 
 

@@ -27,7 +27,6 @@ from helpline.db import dispose_engine
 from tests.escalation.support import (
     RECOVERY_LIMIT,
     Clock,
-    SmtpSink,
     alert_ids,
     chain_of,
     deliveries,
@@ -37,6 +36,7 @@ from tests.escalation.support import (
     overdue_timers,
 )
 from tests.support.seed import migrate_and_seed
+from tests.support.smtp import SmtpSink
 
 pytestmark = pytest.mark.asyncio
 

@@ -16,7 +16,8 @@ from escalation.worker import Worker
 from helpline.audit import AuditEvent
 from helpline.db import session_scope, utcnow
 from helpline.localtime import local_zone
-from tests.escalation.support import Clock, SmtpSink, deliveries, emergency_case
+from tests.escalation.support import Clock, deliveries, emergency_case
+from tests.support.smtp import SmtpSink
 from tests.support.web import csrf_from, login
 from tests.triage.support import staff_id
 from triage.models import Organisation, StaffUser

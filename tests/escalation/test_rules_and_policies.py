@@ -22,7 +22,7 @@ from helpline.settings import PROJECT_ROOT, reset_settings
 from tests.escalation.conftest import MONDAY_10, TEACHER_ABUSE
 from tests.escalation.support import WebhookReceiver
 from tests.escalation.test_end_to_end import _forbidden_words, _submit
-from tests.telegram_standin import TelegramStandin
+from tests.support.telegram import TelegramStandin
 from triage.hooks import close_blockers
 from triage.intake import Intake, receive
 from triage.models import Case, Organisation, StaffUser

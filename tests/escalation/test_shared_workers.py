@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from escalation.models import Delivery
 from escalation.worker import Worker
 from helpline.db import session_scope, utcnow
-from tests.escalation.support import WebhookReceiver, queue_alerts
+from tests.escalation.support import WebhookReceiver
+from tests.support.load import queue_alerts
 from tests.support.web import BACKEND
 
 pytestmark = pytest.mark.skipif(BACKEND != "postgresql", reason="SKIP LOCKED needs PostgreSQL")

@@ -14,7 +14,7 @@ from helpline.db import dispose_engine, session_scope
 from helpline.settings import PROJECT_ROOT, reset_settings
 from tests.escalation.test_live_key_rotation import _wait_http
 from tests.support.processes import free_port
-from tests.telegram_standin import TelegramStandin
+from tests.support.telegram import TelegramStandin
 
 TOKEN = "123456:standin-token"
 
@@ -65,7 +65,7 @@ async def test_every_unreachable_channel_is_named_without_its_address(db_url: st
 
 
 async def test_reachable_channels_raise_no_warning(db_url: str) -> None:
-    from tests.escalation.support import SmtpSink
+    from tests.support.smtp import SmtpSink
 
     with SmtpSink() as smtp, TelegramStandin(TOKEN) as api:
         _set(SMTP_PORT=str(smtp.port), TELEGRAM_TOKEN=TOKEN, TELEGRAM_BASE_URL=api.base_url)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from helpline.db import dispose_engine, session_scope
 from helpline.settings import PROJECT_ROOT
-from tests.escalation.support import SmtpSink
+from tests.support.smtp import SmtpSink
 from tests.support.web import csrf_from, login
 from triage.models import StaffUser
 

@@ -84,5 +84,31 @@ def test_benchmarks_import_no_conftest_and_no_test_module() -> None:
     assert _offenders("benchmarks") == set()
 
 
+def _benchmark_reaches_outside_support(module: str) -> bool:
+    return (module == "tests" or module.startswith("tests.")) and not (
+        module == "tests.support" or module.startswith("tests.support.")
+    )
+
+
+def test_benchmarks_import_from_tests_only_through_support() -> None:
+    found = {
+        (path.relative_to(PROJECT_ROOT).as_posix(), module)
+        for path in sorted((PROJECT_ROOT / "benchmarks").rglob("*.py"))
+        for module in _imports(path)
+        if _benchmark_reaches_outside_support(module)
+    }
+    assert found == set()
+
+
+def test_the_benchmark_rule_catches_a_reach_outside_support() -> None:
+    # The rule above must be able to fail: these are the imports the benchmarks once had.
+    assert _benchmark_reaches_outside_support("tests.bot.load")
+    assert _benchmark_reaches_outside_support("tests.escalation.support")
+    assert _benchmark_reaches_outside_support("tests.telegram_standin")
+    assert _benchmark_reaches_outside_support("tests")
+    assert not _benchmark_reaches_outside_support("tests.support.load")
+    assert _benchmark_reaches_outside_support("tests.supporting")
+
+
 def test_no_new_reach_into_a_conftest_or_a_test_module() -> None:
     assert _offenders("tests") - NOT_YET_MOVED == set()

@@ -16,8 +16,9 @@ from helpline.db import session_scope
 from helpline.settings import get_settings, reset_settings
 from registers.models import ScheduledSend
 from registers.schedule import delivery_folder, run_due, serve
-from tests.escalation.support import SmtpSink, WebhookReceiver
+from tests.escalation.support import WebhookReceiver
 from tests.registers.test_console import _cases
+from tests.support.smtp import SmtpSink
 from tests.support.web import login
 
 

@@ -16,8 +16,8 @@ from helpline import audit, audit_anchor
 from helpline.audit import AuditEvent, AuditHead, chain_key, event_hash
 from helpline.db import session_scope
 from helpline.settings import PROJECT_ROOT, get_settings
-from tests.escalation.support import SmtpSink
 from tests.helpline.test_audit import _drop_append_only_triggers, _write_events
+from tests.support.smtp import SmtpSink
 
 
 async def _rewrite(from_index: int, key: bytes | None) -> int:

@@ -1,8 +1,9 @@
 """Many reporters writing at once, through the Bot API stand-in and the web form.
 
-Shared by tests/bot/test_concurrency.py and benchmarks/intake.py. Every message carries its
-reporter's marker, so afterwards `check` can prove that every message is stored, each reporter
-has their own case, and nothing was mixed up.
+Shared by tests/bot/test_concurrency.py and the benchmarks (intake, report_statements). Every
+message carries its reporter's marker, so afterwards `check` can prove that every message is
+stored, each reporter has their own case, and nothing was mixed up. `queue_alerts` fills the
+escalation queue for the load tests and benchmarks/escalation.py.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 import httpx
 from sqlalchemy import select
 
 from helpline.crypto import get_keyring
 from helpline.db import session_scope
-from tests.telegram_standin import TelegramStandin
+from tests.support.telegram import TelegramStandin
 from triage.models import Case, Message, Reporter
 
 FIRST = "编号{marker}：班上同学经常欺负我，今天又把我的书包扔进了垃圾桶"
@@ -184,3 +187,70 @@ async def check(n_telegram: int, n_web: int) -> None:
             assert channel == "web"
         cases.add(case_id)
     assert len(cases) == len(expected), "two reporters share a case"
+
+
+async def queue_alerts(session: Any, n: int, url: str, due_at: datetime) -> list[int]:
+    """`n` webhook alerts of one active chain, all due at `due_at` (load tests, benchmark)."""
+    from sqlalchemy import insert, select
+
+    from escalation.models import AlertChannel, Delivery, Escalation, EscalationPolicy, Timer
+    from triage.models import Case, Organisation, Reporter
+
+    org = (
+        await session.execute(select(Organisation).where(Organisation.code == "sch-a"))
+    ).scalar_one()
+    policy = (await session.execute(select(EscalationPolicy).limit(1))).scalar_one()
+    channel = AlertChannel(org_id=org.id, name="load", kind="webhook", target=url)
+    reporter = Reporter(channel="web", pseudonym=f"load-{time.time_ns()}")
+    session.add_all([channel, reporter])
+    await session.flush()
+    case = Case(
+        org_id=org.id,
+        reporter_id=reporter.id,
+        channel="web",
+        labels=["bullying"],
+        urgency="high",
+        urgency_rank=1,
+        received_at=due_at,
+        first_response_due=due_at,
+        last_activity_at=due_at,
+    )
+    session.add(case)
+    await session.flush()
+    chain = Escalation(
+        case_id=case.id, policy_id=policy.id, reason="opened", state="active", started_at=due_at
+    )
+    session.add(chain)
+    await session.flush()
+    rows = [
+        {
+            "escalation_id": chain.id,
+            "case_id": case.id,
+            "round": 1,
+            "step": 0,
+            "purpose": "alert",
+            "channel": "webhook",
+            "alert_channel_id": channel.id,
+            "state": "pending",
+            "attempts": 0,
+            "created_at": due_at,
+            "due_at": due_at,
+            "possible_duplicate": False,
+        }
+        for _ in range(n)
+    ]
+    ids = list((await session.execute(insert(Delivery).returning(Delivery.id), rows)).scalars())
+    timers = [
+        {
+            "kind": "deliver",
+            "delivery_id": i,
+            "due_at": due_at,
+            "state": "pending",
+            "runs": 0,
+            "round": 1,
+            "step": 0,
+        }
+        for i in ids
+    ]
+    await session.execute(insert(Timer), timers)
+    return ids

@@ -15,8 +15,10 @@ from tests.support.processes import free_port
 
 
 class ThreadedServer:
-    def __init__(self, app: Any, name: str) -> None:
-        self.port = free_port()
+    """`app` on uvicorn in a daemon thread, on `port` (a free one if not given)."""
+
+    def __init__(self, app: Any, name: str, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.name = name
         config = uvicorn.Config(
             app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
@@ -32,8 +34,16 @@ class ThreadedServer:
                 raise RuntimeError(f"{self.name} did not start")
             time.sleep(0.01)
 
-    def stop(self) -> None:
+    @property
+    def exiting(self) -> bool:
+        return bool(self._server.should_exit)
+
+    def request_exit(self) -> None:
+        """Ask the server to stop without waiting (so waiting handlers can be woken first)."""
         self._server.should_exit = True
+
+    def stop(self) -> None:
+        self.request_exit()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
 

@@ -22,13 +22,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.support.processes import free_port
+from tests.support.standin import ThreadedServer
 
 BOT_USER = {
     "id": 700000001,
@@ -86,8 +86,7 @@ class TelegramStandin:
         self.token = token
         self.port = free_port()
         self.state = _State()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: ThreadedServer | None = None
         self._clock = 0
 
     # -- addresses -------------------------------------------------------------------------
@@ -107,26 +106,17 @@ class TelegramStandin:
                 Route("/file/bot{token}/{path:path}", self._file, methods=["GET"]),
             ]
         )
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("telegram stand-in did not start")
-            time.sleep(0.01)
+        self._server = ThreadedServer(app, "telegram stand-in", self.port)
+        self._server.start()
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.should_exit = True
+            self._server.request_exit()
         with self.state.changed:
             self.state.changed.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        if self._server is not None:
+            self._server.stop()
 
     def __enter__(self) -> TelegramStandin:
         return self.start()
@@ -344,7 +334,7 @@ class TelegramStandin:
             await asyncio.sleep(0.01)
 
     def _server_exiting(self) -> bool:
-        return bool(self._server and self._server.should_exit)
+        return bool(self._server and self._server.exiting)
 
     async def _file(self, request: Request) -> Response:
         path = request.path_params["path"]
