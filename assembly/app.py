@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -43,14 +42,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await dispose_engine()
-
-
-def create_web_worker_app() -> FastAPI:
-    """The app of one of `helpline serve --workers N`'s web processes: below the background
-    process in the CPU's priority (`web_nice`), so alerts go out during a burst of reports."""
-    if get_settings().web_nice:
-        os.nice(get_settings().web_nice)
-    return create_app()
 
 
 def create_app() -> FastAPI:

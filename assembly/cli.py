@@ -267,7 +267,7 @@ def _serve_processes(host: str, port: int, workers: int) -> None:
     os.environ["HELPLINE_BACKGROUND_SERVICES"] = "false"
     try:
         uvicorn.run(
-            "assembly.app:create_web_worker_app",
+            "assembly.app:create_app",
             factory=True,
             host=host,
             port=port,

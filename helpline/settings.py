@@ -80,10 +80,6 @@ class Settings(BaseSettings):
     # proxy's, so every per-address limit would count a whole district as one client; from any
     # other peer the header is ignored, so a client cannot choose its own address.
     trusted_proxies: str = ""
-    # `helpline serve --workers N`: the web processes run this much lower in the CPU's priority
-    # than the background process, so that under a burst of reports the escalation worker
-    # still gets the CPU it needs to alert the duty officers (docs/performance.md).
-    web_nice: int = Field(default=5, ge=0, le=19)
 
     telegram_token: SecretStr | None = None
     telegram_base_url: str = "https://api.telegram.org/bot"
