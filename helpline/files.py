@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from helpline.settings import get_settings
+
 PRIVATE_UMASK = 0o077
 
 
@@ -20,10 +22,25 @@ def restrict_process() -> None:
 
 
 def private_dir(path: Path) -> Path:
-    """The folder, created if missing, with mode 0700."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path, 0o700)
+    """The folder, created if missing, with mode 0700.
+
+    An existing folder is made 0700 only when it is the service's own (the var folder or
+    inside it). A file the operator places elsewhere (a database in /tmp or in a home folder)
+    is private by its own mode, and the shared folder around it is left as it is: making /tmp
+    0700 locked every other account, PostgreSQL's included, out of it.
+    """
+    if not path.exists():
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(path, 0o700)
+    elif _own_folder(path):
+        os.chmod(path, 0o700)
     return path
+
+
+def _own_folder(path: Path) -> bool:
+    var = get_settings().var_dir.resolve()
+    found = path.resolve()
+    return found == var or var in found.parents
 
 
 def write_private(path: Path, content: bytes | str) -> Path:

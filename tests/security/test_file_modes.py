@@ -4,14 +4,17 @@ the model folder (audit checkpoints: tests/security/test_audit_anchor.py)."""
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from helpline.crypto import KeyRing, save_key_file
 from helpline.db import create_engine
-from helpline.files import make_private_tree
+from helpline.files import make_private_tree, private_file
+from helpline.settings import reset_settings
 from registers import bundle
 from triage import feedback
 
@@ -62,3 +65,25 @@ def test_model_folder_is_made_private(tmp_path: Path) -> None:
     make_private_tree(model)
     assert {_mode(p) for p in [model, model / "textcat"]} == {0o700}
     assert {_mode(p) for p in [model / "meta.json", model / "textcat" / "model"]} == {0o600}
+
+
+def test_a_shared_folder_around_a_private_file_keeps_its_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database the operator puts in /tmp is 0600, and /tmp stays /tmp (1777): it was made
+    0700, which locked every other account (PostgreSQL's included) out of it."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
+    own = tmp_path / "var"
+    own.mkdir()
+    os.chmod(own, 0o755)
+    monkeypatch.setenv("HELPLINE_VAR_DIR", str(own))
+    reset_settings()
+    try:
+        private_file(shared / "helpline.db")
+        private_file(own / "helpline.db")
+    finally:
+        reset_settings()
+    assert _mode(shared / "helpline.db") == 0o600 and _mode(shared) == 0o1777
+    assert _mode(own / "helpline.db") == 0o600 and _mode(own) == 0o700  # the service's own
