@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from helpline.db import session_scope
 from helpline.settings import PROJECT_ROOT
-from tests.support.processes import free_port, wait_healthy
+from tests.support.processes import data_without_urgent_exception, free_port, wait_healthy
 from tests.support.web import BACKEND, csrf_from, login
 from triage.models import Case, Message, StaffUser
 
@@ -78,8 +78,9 @@ async def _take_next_all(base: str, username: str, start: asyncio.Event) -> list
             taken.append(int(found.group(1)))
 
 
-async def test_two_app_processes_and_a_worker_keep_every_invariant(db_url) -> None:  # noqa: ANN001
+async def test_two_app_processes_and_a_worker_keep_every_invariant(db_url, tmp_path) -> None:  # noqa: ANN001
     env = _env()
+    env["HELPLINE_DATA_DIR"] = str(data_without_urgent_exception(tmp_path))
     ports = [free_port(), free_port()]
     processes = [
         subprocess.Popen(  # noqa: S603

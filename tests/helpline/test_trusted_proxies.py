@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 
 import httpx
-import yaml
 
-from helpline.settings import PROJECT_ROOT
-from tests.support.processes import free_port, wait_healthy
+from tests.support.processes import data_without_urgent_exception, free_port, wait_healthy
 from tests.support.web import csrf_from
 
 HELPLINE = str(Path(sys.executable).parent / "helpline")
@@ -48,18 +45,6 @@ async def _send(base: str, forwarded: list[str], source: str) -> Counter[int]:
         return Counter(await asyncio.gather(*(one(a) for a in forwarded)))
 
 
-def _data_without_urgent_exception(tmp_path: Path) -> Path:
-    """A copy of data/ where no report passes the limit for its urgency (bot/webform.py takes
-    an urgent one past it), so the counts below do not hang on how the model reads TEXT."""
-    data = tmp_path / "data"
-    shutil.copytree(PROJECT_ROOT / "data", data)
-    limits_path = data / "bot" / "limits.yaml"
-    limits = yaml.safe_load(limits_path.read_text(encoding="utf-8"))
-    limits["web_reports_urgent"]["limit"] = 0
-    limits_path.write_text(yaml.safe_dump(limits, allow_unicode=True), encoding="utf-8")
-    return data
-
-
 async def test_limits_count_clients_behind_a_trusted_proxy_and_ignore_the_header_elsewhere(
     db_url: str, tmp_path: Path
 ) -> None:
@@ -69,7 +54,7 @@ async def test_limits_count_clients_behind_a_trusted_proxy_and_ignore_the_header
         HELPLINE_BACKGROUND_SERVICES="false",
         HELPLINE_LOG_LEVEL="WARNING",
         HELPLINE_TRUSTED_PROXIES="127.0.0.1",
-        HELPLINE_DATA_DIR=str(_data_without_urgent_exception(tmp_path)),
+        HELPLINE_DATA_DIR=str(data_without_urgent_exception(tmp_path)),
     )
     process = subprocess.Popen(  # noqa: S603 - the project's own command
         [HELPLINE, "serve", "--port", str(port)],

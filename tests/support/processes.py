@@ -4,11 +4,16 @@ stand-ins) on this machine: a free port, and waiting until a served process answ
 from __future__ import annotations
 
 import asyncio
+import shutil
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import httpx
+import yaml
+
+from helpline.settings import PROJECT_ROOT
 
 
 def free_port() -> int:
@@ -33,3 +38,15 @@ async def wait_healthy(
                 pass
             await asyncio.sleep(0.5)
     raise AssertionError(f"{base} did not come up within {seconds:.0f} s")
+
+
+def data_without_urgent_exception(tmp_path: Path) -> Path:
+    """A copy of data/ where no report passes the limit for its urgency (bot/webform.py takes
+    an urgent one past it), so the counts below do not hang on how the model reads TEXT."""
+    data = tmp_path / "data"
+    shutil.copytree(PROJECT_ROOT / "data", data)
+    limits_path = data / "bot" / "limits.yaml"
+    limits = yaml.safe_load(limits_path.read_text(encoding="utf-8"))
+    limits["web_reports_urgent"]["limit"] = 0
+    limits_path.write_text(yaml.safe_dump(limits, allow_unicode=True), encoding="utf-8")
+    return data
