@@ -71,7 +71,7 @@ def train(
     console.print(
         "training the NLU model: two fits side by side, one core each (one chooses the "
         f"thresholds, one becomes the model); usually about {typical:.0f} minutes on a busy "
-        "2-core machine, 1-2 on a quiet one. Each bar's clock starts at its first epoch, "
+        "2-core machine, about 3 on a quiet one. Each bar's clock starts at its first epoch, "
         "after the data is loaded."
     )
     columns = (

@@ -19,7 +19,7 @@ mkdir -p var
 if python -c 'import sys; from nlu.paths import default_paths as d, model_is_current as c; sys.exit(not c(d()))'; then
   step "3/5 NLU model: current, nothing to train"
 else
-  step "3/5 NLU model: training in the background, niced (about 7 minutes on 2 busy cores, 1-2 on a quiet machine; log: var/nlu-train.log)"
+  step "3/5 NLU model: training in the background, niced (about 7 minutes on 2 busy cores, about 3 on a quiet one; log: var/nlu-train.log)"
   echo "      until it is loaded, messages are analysed by the rules alone (crisis concepts, harm phrases) and analysed again by the model afterwards; the console says until when"
   nice -n 10 helpline nlu train --if-missing >var/nlu-train.log 2>&1 &
 fi
